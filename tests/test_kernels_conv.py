@@ -327,3 +327,18 @@ def test_the_c_kernels_recheck_geometry_and_workspace():
     assert lib.pm_conv2d_fwd_f64(*args, need) == lib.PM_OK
     assert lib.pm_conv2d_fwd_f64(window(), 4, ffi.NULL, p(k), ffi.NULL, p(y), ffi.from_buffer(work), need) \
         == lib.PM_EINVAL
+
+
+def test_conv1d_writes_into_the_given_buffers():
+    rng = np.random.default_rng(9)
+    x, k, b = rng.standard_normal((2, 7, 3)), rng.standard_normal((2, 3, 4)), rng.standard_normal(4)
+    out = np.full((2, 4, 4), np.nan)
+    assert conv.conv1d_forward(x, k, b, 2, "same", out=out) is out
+    y_ref, backward = conv2d_ref(x[:, None], k[None], b, (1, 2), (1, 1), "same")
+    assert_close(out, y_ref[:, 0], np.float64)
+    dy = rng.standard_normal(out.shape)
+    bufs = (np.full(x.shape, np.nan), np.full(k.shape, np.nan), np.full(b.shape, np.nan))
+    got = conv.conv1d_backward(x, k, dy, 2, "same", 1, *bufs)
+    for g, buf, want in zip(got, bufs, backward(dy[:, None])):
+        assert g is buf
+        assert_close(g, want.reshape(g.shape), np.float64)

@@ -233,24 +233,15 @@ def conv2d_backward(x: np.ndarray, kernel: np.ndarray, dy: np.ndarray, strides: 
     return _backward(g, x, kernel, dy, dx, dkernel, dbias, need_dx, need_dbias, work, "conv2d_backward")
 
 
-def _view4(arr: Optional[np.ndarray], name: str) -> Optional[np.ndarray]:
-    """A rank-3 array as a rank-4 view with a unit axis 1 (no copy; None stays None)."""
-    if arr is None:
-        return None
-    if not isinstance(arr, np.ndarray):
-        raise TypeError(f"{name} must be a numpy.ndarray. Received: {type(arr).__name__}")
-    require(arr, name, shape=(None,) * 3)
-    return arr[:, None] if name != "kernel" and name != "dkernel" else arr[None]
-
-
 def conv1d_forward(x: np.ndarray, kernel: np.ndarray, bias: Optional[np.ndarray] = None, strides: IntPair = 1,
                    padding: str = "valid", dilation: IntPair = 1, out: Optional[np.ndarray] = None,
                    work: Optional[np.ndarray] = None) -> np.ndarray:
     """Keras Conv1D forward (padding 'valid', 'same' or 'causal'): x ``(N, L, C)``, kernel ``(K, C, F)``."""
     _check_input(x, kernel, 3, "conv1d_forward")
     g = _window1d(x.shape, kernel.shape, strides, padding, dilation, "conv1d_forward: kernel")
-    return _forward(g, _view4(x, "x"), _view4(kernel, "kernel"), bias, _view4(out, "out"), work,
-                    "conv1d_forward")[:, 0]
+    out = _out(out, "out", (g.n, g.ow, kernel.shape[-1]), x.dtype, (x, "x"), (kernel, "kernel"), (bias, "bias"))
+    _forward(g, x[:, None], kernel[None], bias, out[:, None], work, "conv1d_forward")
+    return out
 
 
 def conv1d_backward(x: np.ndarray, kernel: np.ndarray, dy: np.ndarray, strides: IntPair = 1,
@@ -261,6 +252,9 @@ def conv1d_backward(x: np.ndarray, kernel: np.ndarray, dy: np.ndarray, strides: 
     """Gradients of conv1d_forward: ``(dx | None, dkernel, dbias | None)``, all written."""
     _check_input(x, kernel, 3, "conv1d_backward")
     g = _window1d(x.shape, kernel.shape, strides, padding, dilation, "conv1d_backward: kernel")
-    dx4, dk4, db = _backward(g, _view4(x, "x"), _view4(kernel, "kernel"), _view4(dy, "dy"), _view4(dx, "dx"),
-                             _view4(dkernel, "dkernel"), dbias, need_dx, need_dbias, work, "conv1d_backward")
-    return (None if dx4 is None else dx4[:, 0]), dk4[0], db
+    require(dy, "dy", dtype=x.dtype, shape=(g.n, g.ow, kernel.shape[-1]))
+    dkernel = _out(dkernel, "dkernel", kernel.shape, x.dtype, (x, "x"), (kernel, "kernel"), (dy, "dy"))
+    dx = _out(dx, "dx", x.shape, x.dtype, (x, "x"), (kernel, "kernel"), (dy, "dy")) if need_dx else None
+    _, _, dbias = _backward(g, x[:, None], kernel[None], dy[:, None], None if dx is None else dx[:, None],
+                            dkernel[None], dbias, need_dx, need_dbias, work, "conv1d_backward")
+    return dx, dkernel, dbias
