@@ -38,6 +38,10 @@ PM_GEMM_DECLARE_ARCH(double, f64)
 #define PM_GEMM_MC_MAX 288
 #define PM_GEMM_KC_MAX 512
 #define PM_GEMM_NC_MAX 4096
+/* Products with at most this many rows read full B panels in place (no
+ * packing) when B is not transposed: each panel serves only a few tiles,
+ * so packing it would cost more than it saves. */
+#define PM_GEMM_DIRECT_B_M 256
 /* Alignment of the packed buffers inside the caller's workspace. */
 #define PM_GEMM_ALIGN 64
 
