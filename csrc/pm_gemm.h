@@ -38,6 +38,10 @@ PM_GEMM_DECLARE_ARCH(double, f64)
 #define PM_GEMM_MC_MAX 288
 #define PM_GEMM_KC_MAX 512
 #define PM_GEMM_NC_MAX 4096
+/* Products with at most this many rows read full B panels in place (no
+ * packing) when B is not transposed: each panel serves only a few tiles,
+ * so packing it would cost more than it saves. */
+#define PM_GEMM_DIRECT_B_M 256
 /* Alignment of the packed buffers inside the caller's workspace. */
 #define PM_GEMM_ALIGN 64
 
@@ -48,6 +52,12 @@ extern const pm_gemm_arch_f64 pm_gemm_avx2_f64, pm_gemm_avx512_f64;
 
 /* The variant in use (PM_GEMM_PORTABLE, PM_GEMM_AVX2 or PM_GEMM_AVX512). */
 int pm_gemm_variant_resolved(void);
+
+/* x86 with GCC/Clang: SIMD kernels via target attributes, chosen at run
+ * time with __builtin_cpu_supports (never -march=native). */
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+#define PM_GEMM_X86 1
+#endif
 
 #ifdef _OPENMP
 #define PM_OMP(directive) _Pragma(#directive)
