@@ -299,6 +299,101 @@ int pm_l1l2_f32(int64_t n, const float *w, double l1, double l2, float *g,
 int pm_l1l2_f64(int64_t n, const double *w, double l1, double l2, double *g,
                 double *penalty);
 
+/* ------------------------------------------------ convolution and pooling */
+/* Geometry of a 2-D sliding window over an n x h x w x c input (NHWC,
+ * channels_last). Output cell (oy, ox), 0 <= oy < oh, 0 <= ox < ow, reads
+ * the taps iy = oy sh - pad_top + ky dh (0 <= ky < kh) and
+ * ix = ox sw - pad_left + kx dw (0 <= kx < kw); taps outside the input are
+ * padding (zeros for convolution, skipped by pooling). 1-D layers use
+ * h = kh = 1. Consistent geometry (PM_EINVAL otherwise): n, c >= 0;
+ * h, w, kh, kw, sh, sw, dh, dw, oh, ow >= 1; with span = (kh - 1) dh + 1,
+ * 0 <= pad_top < span and the implied bottom padding
+ * (oh - 1) sh + span - h - pad_top lies in (-sh, span), likewise for the
+ * columns; every element count fits in int64. TensorFlow's 'valid', 'same'
+ * and Keras's 'causal' padding all give consistent geometries. */
+typedef struct pm_window2d {
+    int64_t n, h, w, c;         /* input */
+    int64_t kh, kw;             /* window (kernel or pool) size */
+    int64_t sh, sw;             /* strides */
+    int64_t dh, dw;             /* dilations (1 for pooling) */
+    int64_t pad_top, pad_left;  /* padding before; the rest is implied */
+    int64_t oh, ow;             /* output size */
+} pm_window2d;
+
+/* PM_OK if g is consistent (above), PM_EINVAL otherwise. */
+int pm_window2d_check(pm_window2d g);
+
+/* Workspace bytes pm_conv2d_fwd_* / _bwd_* need for geometry g and cout
+ * output channels (an im2col column block plus GEMM packing); -1 if g is
+ * inconsistent, cout < 0 or a size overflows. */
+int64_t pm_conv2d_workspace_size_f32(pm_window2d g, int64_t cout);
+int64_t pm_conv2d_workspace_size_f64(pm_window2d g, int64_t cout);
+
+/* y[b,oy,ox,o] = bias[o] + sum_{ky,kx,i} x[b,iy,ix,i] k[ky,kx,i,o] with zero
+ * padding (im2col + GEMM): x is n x h x w x c, k is kh x kw x c x cout
+ * (Keras's kernel layout), bias has cout entries or is NULL, y is
+ * n x oh x ow x cout, written. PM_ENOMEM if work_bytes is below
+ * pm_conv2d_workspace_size_*. */
+int pm_conv2d_fwd_f32(pm_window2d g, int64_t cout, const float *x,
+                      const float *k, const float *bias, float *y,
+                      void *work, int64_t work_bytes);
+int pm_conv2d_fwd_f64(pm_window2d g, int64_t cout, const double *x,
+                      const double *k, const double *bias, double *y,
+                      void *work, int64_t work_bytes);
+
+/* Backward of pm_conv2d_fwd for dy (n x oh x ow x cout):
+ * dk[ky,kx,i,o] = sum_{b,oy,ox} x[b,iy,ix,i] dy[b,oy,ox,o], written;
+ * db[o] = sum_{b,oy,ox} dy[b,oy,ox,o], written (NULL skips);
+ * dx[b,iy,ix,i] = sum of k[ky,kx,i,o] dy[b,oy,ox,o] over the cells and taps
+ * that read it (col2im), written (NULL skips, for a first layer). */
+int pm_conv2d_bwd_f32(pm_window2d g, int64_t cout, const float *x,
+                      const float *k, const float *dy, float *dx, float *dk,
+                      float *db, void *work, int64_t work_bytes);
+int pm_conv2d_bwd_f64(pm_window2d g, int64_t cout, const double *x,
+                      const double *k, const double *dy, double *dx,
+                      double *dk, double *db, void *work, int64_t work_bytes);
+
+/* Pooling over the window g (dh = dw = 1, else PM_EINVAL); x and dx are
+ * n x h x w x c, y and dy n x oh x ow x c; outputs written.
+ * Max: y = max of the real taps (padding never wins). */
+int pm_max_pool2d_fwd_f32(pm_window2d g, const float *x, float *y);
+int pm_max_pool2d_fwd_f64(pm_window2d g, const double *x, double *y);
+/* dx = sum of dy over the cells whose first maximum (taps scanned row by
+ * row; ties go to the first, as TensorFlow's MaxPoolGrad) is that element. */
+int pm_max_pool2d_bwd_f32(pm_window2d g, const float *x, const float *dy,
+                          float *dx);
+int pm_max_pool2d_bwd_f64(pm_window2d g, const double *x, const double *dy,
+                          double *dx);
+/* Average: y = mean of the real taps (padding not counted, as TensorFlow). */
+int pm_avg_pool2d_fwd_f32(pm_window2d g, const float *x, float *y);
+int pm_avg_pool2d_fwd_f64(pm_window2d g, const double *x, double *y);
+/* dx = sum over the cells reading an element of dy / (real taps of that cell). */
+int pm_avg_pool2d_bwd_f32(pm_window2d g, const float *dy, float *dx);
+int pm_avg_pool2d_bwd_f64(pm_window2d g, const double *dy, double *dx);
+
+/* Global pooling over the s >= 1 spatial cells of an n x s x c input
+ * (s = h w for 2-D); y and dy are n x c; outputs written.
+ * y[b,i] = max_j x[b,j,i]. */
+int pm_global_max_pool_fwd_f32(int64_t n, int64_t s, int64_t c,
+                               const float *x, float *y);
+int pm_global_max_pool_fwd_f64(int64_t n, int64_t s, int64_t c,
+                               const double *x, double *y);
+/* dx[b,j,i] = dy[b,i] / t if x[b,j,i] equals the max, else 0, with t the
+ * number of tied maxima (TensorFlow's reduce_max gradient). */
+int pm_global_max_pool_bwd_f32(int64_t n, int64_t s, int64_t c,
+                               const float *x, const float *dy, float *dx);
+int pm_global_max_pool_bwd_f64(int64_t n, int64_t s, int64_t c,
+                               const double *x, const double *dy, double *dx);
+/* y[b,i] = mean_j x[b,j,i]; backward dx[b,j,i] = dy[b,i] / s. */
+int pm_global_avg_pool_fwd_f32(int64_t n, int64_t s, int64_t c,
+                               const float *x, float *y);
+int pm_global_avg_pool_fwd_f64(int64_t n, int64_t s, int64_t c,
+                               const double *x, double *y);
+int pm_global_avg_pool_bwd_f32(int64_t n, int64_t s, int64_t c,
+                               const float *dy, float *dx);
+int pm_global_avg_pool_bwd_f64(int64_t n, int64_t s, int64_t c,
+                               const double *dy, double *dx);
+
 /* PM_CDEF_END */
 
 #ifdef __cplusplus
