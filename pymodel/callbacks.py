@@ -251,8 +251,9 @@ class ProgbarLogger(Callback):
     Args:
         count_mode: "steps" or "samples": what the bar counts.
         stateful_metrics: Names shown as given rather than averaged over the epoch.
-            Besides these, the model's metrics (and loss) are shown as given; when the
-            model does not list them, every logged value is, since fit logs running means.
+
+    NOTE: every logged value is shown as given, since fit logs running means (as tf-keras,
+    where all of fit's logs are the model's stateful metrics); the bar never re-averages them.
     """
 
     def __init__(self, count_mode: str = "samples", stateful_metrics: Optional[Iterable[str]] = None):
@@ -323,10 +324,8 @@ class ProgbarLogger(Callback):
         self.progbar = None
 
     def _stateful_names(self, logs) -> set:
-        metrics = getattr(self.model, "metrics", None)
-        if metrics is None:
-            return set(logs or {})
-        return {getattr(m, "name", m) for m in metrics}
+        metrics = getattr(self.model, "metrics", None) or []
+        return set(logs or {}) | {getattr(m, "name", m) for m in metrics}
 
     def _maybe_init_progbar(self, logs=None) -> None:
         names = self.stateful_metrics | self._stateful_names(logs)
