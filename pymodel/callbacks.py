@@ -621,6 +621,10 @@ class ModelCheckpoint(Callback):
         self.save_weights_only = save_weights_only
         self.save_freq = save_freq
         self.options = options
+        if "period" in kwargs:
+            _log.warning("`period` argument is deprecated. Please use `save_freq` to specify the "
+                         "frequency in number of batches seen.")
+        self.period = kwargs.get("period", 1)
         self.epochs_since_last_save = 0
         self._batches_seen_since_last_saving = 0
         self._last_batch_seen = -1
@@ -662,6 +666,8 @@ class ModelCheckpoint(Callback):
 
     def _save_model(self, epoch, batch, logs) -> None:
         logs = logs or {}
+        if not isinstance(self.save_freq, int) and self.epochs_since_last_save < self.period:
+            return
         filepath = self._get_file_path(epoch, batch, logs)
         self.epochs_since_last_save = 0
         if self.save_best_only:

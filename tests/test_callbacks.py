@@ -260,3 +260,8 @@ def test_lambda_callback_takes_extra_hooks_as_keywords():
     cb = callbacks.LambdaCallback(on_test_end=lambda logs: seen.append(logs))
     callbacks.CallbackList([cb]).on_test_end({"loss": 1.0})
     assert seen == [{"loss": 1.0}]
+
+
+def test_model_checkpoint_deprecated_period_saves_every_nth_epoch(tmp_path):
+    fit(Model(), [callbacks.ModelCheckpoint(str(tmp_path / "m{epoch}.h5"), period=2)], [{"loss": 1.0}] * 5)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m2.h5", "m4.h5"]
