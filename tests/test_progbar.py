@@ -79,6 +79,45 @@ def test_piped_output_is_the_tf_keras_terminal_screen_without_control_characters
     assert text == (FIXTURES / f"{name}.screen").read_text()
 
 
+REAL_RUNS = sorted(p.name[: -len(".hooks.json")] for p in FIXTURES.glob("fit_real_*.hooks.json"))
+
+
+def real_run_ops(name):
+    """The hooks a real tf-keras fit/evaluate/predict called, as scenario operations."""
+    ops = []
+    for entry in json.loads((FIXTURES / f"{name}.hooks.json").read_text()):
+        if entry[0] == "params":
+            ops.append(("callbacks", entry[1], []))
+        else:
+            hook, index, logs = entry
+            ops.append(("hook", hook, *([] if index is None else [index]), logs))
+    return ops
+
+
+@pytest.fixture
+def ticking_impl(impl, monkeypatch):
+    """As `impl`, with the recording's clock: each reading advances by clock_tick seconds."""
+    tick = json.loads((FIXTURES / f"{REAL_RUNS[0]}.case.json").read_text())["clock_tick"]
+    now = [0.0]
+    monkeypatch.setattr(progbar_module, "time",
+                        types.SimpleNamespace(time=lambda: now.__setitem__(0, now[0] + tick) or now[0]))
+    return impl
+
+
+@pytest.mark.parametrize("name", REAL_RUNS)
+def test_hooks_of_a_real_tf_keras_fit_print_the_same_bytes_on_a_terminal(name, ticking_impl, monkeypatch):
+    written = play_on_terminal(real_run_ops(name), ticking_impl, monkeypatch)
+    assert written == (FIXTURES / f"{name}.tty").read_bytes()
+
+
+@pytest.mark.parametrize("name", REAL_RUNS)
+def test_hooks_of_a_real_tf_keras_fit_print_the_final_screen_when_piped(name, ticking_impl, monkeypatch):
+    out = io.StringIO()
+    monkeypatch.setattr(sys, "stdout", out)
+    scenarios.play(real_run_ops(name), ticking_impl)
+    assert out.getvalue() == (FIXTURES / f"{name}.screen").read_text()
+
+
 def test_tf_keras_itself_writes_redraws_into_pipes():
     # The recording shows why piped output needs care: tf-keras sends the same bytes.
     assert b"\b" in (FIXTURES / "fit_verbose1.pipe").read_bytes()
