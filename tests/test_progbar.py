@@ -9,6 +9,7 @@ import threading
 import tty
 import types
 
+import numpy as np
 import pytest
 
 import pymodel.progbar as progbar_module
@@ -187,3 +188,11 @@ def test_verbose_zero_writes_nothing(monkeypatch):
     bar.update(1, [("loss", 1.0)])
     bar.update(2, [("loss", 1.0)])
     assert out.getvalue() == ""
+
+
+def test_array_values_are_shown_as_their_mean(monkeypatch):
+    out = io.StringIO()
+    monkeypatch.setattr(sys, "stdout", out)
+    bar = Progbar(1, clock=lambda: 0.0, dynamic_display=False)
+    bar.update(1, [("loss", np.array([0.25, 0.75]))])
+    assert out.getvalue().endswith(" - loss: 0.5000\n")
