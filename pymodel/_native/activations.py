@@ -13,7 +13,7 @@ import numpy as np
 
 from pymodel._native import check, check_no_overlap, ffi, kernel, lib, out_ptr, ptr, require
 
-__all__ = ["KINDS", "descriptor", "forward", "backward", "same_buffer", "rows_cols"]
+__all__ = ["KINDS", "descriptor", "forward", "backward", "struct", "same_buffer", "rows_cols"]
 
 #: Canonical kernel names -> PM_ACT_* codes.
 KINDS: dict[str, int] = {
@@ -70,7 +70,8 @@ def descriptor(kind: str, alpha: float = 0.0, max_value: float | None = None,
     })
 
 
-def _desc(desc):
+def struct(desc):
+    """The ``pm_act`` value of a descriptor, as the kernels take it (TypeError for anything else)."""
     if not (isinstance(desc, ffi.CData) and ffi.typeof(desc) is ffi.typeof("pm_act *")):
         raise TypeError(f"desc must come from activations.descriptor(). Received: {desc!r}")
     return desc[0]
@@ -101,7 +102,7 @@ def _output(out, name: str, like: np.ndarray, inplace_of=None, *inputs) -> np.nd
 
 def forward(desc, x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """y = act(x) elementwise (softmax/log_softmax: over the last axis). ``out`` may be ``x``."""
-    act = _desc(desc)
+    act = struct(desc)
     require(x, "x")
     out = _output(out, "out", x, x, (x, "x"))
     rows, cols = rows_cols(x.shape)
@@ -112,7 +113,7 @@ def forward(desc, x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
 def backward(desc, x: np.ndarray, y: np.ndarray, dy: np.ndarray,
              out: np.ndarray | None = None) -> np.ndarray:
     """dx = dy * act'(x), with x the forward input and y its output. ``out`` may be ``dy``."""
-    act = _desc(desc)
+    act = struct(desc)
     require(dy, "dy")
     require(x, "x", dtype=dy.dtype, shape=dy.shape)
     require(y, "y", dtype=dy.dtype, shape=dy.shape)
