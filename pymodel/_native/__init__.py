@@ -64,7 +64,8 @@ def require(arr, name: str, dtype=None, shape=None, writable: bool = False) -> n
     suffix(arr.dtype)
     if shape is not None:
         if arr.ndim != len(shape) or any(s is not None and s != d for s, d in zip(shape, arr.shape)):
-            want = tuple("?" if s is None else s for s in shape)
+            want = ", ".join("?" if s is None else str(s) for s in shape)
+            want = f"({want},)" if len(shape) == 1 else f"({want})"
             raise ValueError(f"{name} must have shape {want}. Received: shape={arr.shape}")
     if not arr.flags.c_contiguous:
         raise ValueError(f"{name} must be C-contiguous")
