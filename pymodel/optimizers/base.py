@@ -167,7 +167,7 @@ class Optimizer:
                 ops.clip(g, -self.clipvalue, self.clipvalue)
         if self.weight_decay is not None:
             for w in variables:
-                ops.scale(w, 1.0 - self.weight_decay * lr)
+                ops.weight_decay(w, self.weight_decay, lr)
         t = int(self.iterations) + 1
         self._prepare_step(t)
         for i, (w, g) in enumerate(zip(variables, grads)):

@@ -115,7 +115,7 @@ class Adamax(Optimizer):
 
 
 class Nadam(Optimizer):
-    """tf-keras Nadam with the momentum schedule ``u_t = b1 (1 - 0.5*0.96^(0.004 t))``."""
+    """tf-keras Nadam with the momentum schedule ``u_t = b1 (1 - 0.5*0.96^t)``."""
 
     slot_names = ("m", "v")
 
@@ -126,13 +126,10 @@ class Nadam(Optimizer):
         self._u_product = 1.0
         self._scalars = ()
 
-    def _momentum(self, t: int) -> float:
-        return self.beta_1 * (1.0 - 0.5 * 0.96 ** (0.004 * t))
-
     def _prepare_step(self, t):
-        u_t, u_t1 = self._momentum(t), self._momentum(t + 1)
-        self._u_product *= u_t
-        self._scalars = (u_t, u_t1, self._u_product, self._u_product * u_t1, self.beta_2 ** t)
+        dtype = self._variables[0].dtype if self._variables else np.float32
+        self._scalars = _ops().nadam_schedule(t, self.beta_1, self.beta_2, self._u_product, dtype)
+        self._u_product = self._scalars.u_prod
 
     def _update(self, i, w, g, lr, t):
         _ops().nadam_step(w, g, self._slots["m"][i], self._slots["v"][i], lr, self.beta_1,
