@@ -57,8 +57,9 @@ class RMSprop(Optimizer):
     slot_names = ("velocity", "average_gradient", "momentum")
 
     def __init__(self, learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7,
-                 centered=False, name="RMSprop", **kwargs):
-        super().__init__(name=name, learning_rate=learning_rate, **kwargs)
+                 centered=False, name="RMSprop", ema_overwrite_frequency=100, **kwargs):
+        super().__init__(name=name, learning_rate=learning_rate,
+                         ema_overwrite_frequency=ema_overwrite_frequency, **kwargs)
         self.rho, self.momentum, self.epsilon, self.centered = rho, momentum, epsilon, centered
 
     def _update(self, i, w, g, lr, t):
