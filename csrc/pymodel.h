@@ -81,7 +81,8 @@ enum {
     PM_ACT_SIGMOID = 1,      /* y = 1 / (1 + e^-x) */
     PM_ACT_HARD_SIGMOID = 2, /* y = clip(0.2 x + 0.5, 0, 1)   (Keras 2) */
     PM_ACT_TANH = 3,         /* y = tanh x */
-    PM_ACT_RELU = 4,         /* y = x >= max_value ? max_value : x >= threshold ? x : alpha (x - threshold)
+    PM_ACT_RELU = 4,         /* y = x > threshold ? min(x, max_value) : alpha (x - threshold), as tf-keras
+                                backend.relu computes it (a finite max_value also clips that branch at 0)
                                 (relu6: max_value 6; leaky_relu: alpha 0.2; max_value = +inf for none) */
     PM_ACT_ELU = 5,          /* y = x > 0 ? x : alpha (e^x - 1) */
     PM_ACT_SELU = 6,         /* y = 1.05070098 * elu(x, 1.67326324) */
@@ -196,7 +197,8 @@ typedef struct pm_loss {
 } pm_loss;
 
 /* per_sample[i] = loss of row i (rows x cols predictions; y_true is rows x
- * cols, or rows labels for SCCE). PM_EINVAL on a label outside [0, cols). */
+ * cols, or rows labels for SCCE). PM_EINVAL on a label that is not an
+ * integer in [0, cols). */
 int pm_loss_fwd_f32(pm_loss loss, int64_t rows, int64_t cols,
                     const float *y_true, const float *y_pred, float *per_sample);
 int pm_loss_fwd_f64(pm_loss loss, int64_t rows, int64_t cols,
