@@ -131,3 +131,15 @@ def test_compile_config_round_trips_optimizer_loss_and_metrics():
     other.compile_from_config(config)
     assert other.optimizer.beta_1 == 0.8 and other.loss == "binary_crossentropy"
     assert other.get_compile_config() == config
+
+
+def test_keras_schedules_drive_the_rate_and_survive_the_config():
+    schedule = optimizers.schedules.ExponentialDecay(0.1, decay_steps=1, decay_rate=0.5)
+    opt = optimizers.SGD(learning_rate=schedule)
+    w = run(opt, steps=2)
+    expected = np.array(W0) - 0.1 * np.array(GRADS[0]) - 0.05 * np.array(GRADS[1])
+    np.testing.assert_allclose(w, expected, rtol=1e-6)
+    config = opt.get_config()
+    assert config["learning_rate"]["class_name"] == "ExponentialDecay"
+    clone = optimizers.SGD.from_config(config)
+    assert isinstance(clone.learning_rate, optimizers.schedules.ExponentialDecay)
