@@ -66,7 +66,8 @@ class RMSprop(Optimizer):
         s = self._slots
         _ops().rmsprop_step(w, g, s["velocity"][i],
                             s["average_gradient"][i] if self.centered else None,
-                            s["momentum"][i] if self.momentum > 0 else None, lr, self.rho, self.momentum, self.epsilon, self.centered, self.legacy)
+                            s["momentum"][i] if self.momentum > 0 else None, lr, self.rho,
+                            self.momentum, self.epsilon, self.centered, self.legacy)
 
     def get_config(self):
         return {**super().get_config(), "rho": self.rho, "momentum": self.momentum,
@@ -88,8 +89,8 @@ class Adam(Optimizer):
 
     def _update(self, i, w, g, lr, t):
         s = self._slots
-        _ops().adam_step(w, g, s["m"][i], s["v"][i], s["vhat"][i] if self.amsgrad else None, lr, self.beta_1,
-                         self.beta_2, self.epsilon, t, self.amsgrad)
+        _ops().adam_step(w, g, s["m"][i], s["v"][i], s["vhat"][i] if self.amsgrad else None,
+                         lr, self.beta_1, self.beta_2, self.epsilon, t, self.amsgrad)
 
     def get_config(self):
         return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2,
