@@ -65,6 +65,8 @@ class Layer:
             raise TypeError(f"Layer name must be a string. Received: name={name!r}")
         self.name = name or backend.unique_object_name(backend.to_snake_case(type(self).__name__))
         self.trainable = bool(trainable)
+        if isinstance(dtype, dict):  # a serialized dtype policy: {"config": {"name": "float32"}}
+            dtype = dtype.get("config", {}).get("name")
         self.dtype = np.dtype(dtype or backend.floatx()).name
         self.activity_regularizer = regularizers.get(kwargs.get("activity_regularizer"))
         self._initial_weights = kwargs.get("weights")

@@ -29,8 +29,12 @@ class Dense(Layer):
         self.bias_initializer = initializers.get(bias_initializer)
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
         self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.kernel_constraint = kernel_constraint
-        self.bias_constraint = bias_constraint
+        for key, value in (("kernel_constraint", kernel_constraint),
+                           ("bias_constraint", bias_constraint)):
+            if value is not None:
+                raise ValueError(f"pymodel's Dense does not support weight constraints yet. "
+                                 f"Received: {key}={value!r}")
+        self.kernel_constraint = self.bias_constraint = None
         self._desc = activations.descriptor(self.activation)
         self._linear = None
         self.kernel = self.bias = None
