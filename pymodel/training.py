@@ -104,6 +104,9 @@ class Step:
         self.params = [w.view(np.ndarray) for w in model.trainable_weights]
         self.grads = [g for layer in model.layers if layer.trainable
                       for w, g in zip(layer._weights, layer.gradients) if w.trainable]
+        optimizer = model.optimizer
+        if optimizer.built and _addresses(optimizer._variables) != _addresses(self.params):
+            optimizer.build(self.params)  # layers were added or popped since the last fit
 
     def _loss(self, out, y, w) -> tuple:
         """Batch loss (without regularization) and the 2-D views the gradient needs."""
@@ -141,6 +144,10 @@ class Step:
             if layer.activity_regularizer is not None:
                 value += layer.activity_regularizer(output) / out.shape[0]
         return value + penalty, out
+
+
+def _addresses(arrays: list) -> list:
+    return [(a.__array_interface__["data"][0], a.shape) for a in arrays]
 
 
 # ---------------------------------------------------------------- data handling

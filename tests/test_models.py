@@ -301,3 +301,14 @@ def test_training_allocates_no_batch_sized_arrays_after_the_first_epoch():
     tracemalloc.stop()
     batch_activation = 300 * 128 * 4
     assert peak < batch_activation / 4
+
+
+def test_adding_a_layer_after_training_gives_the_optimizer_slots_for_it():
+    model = small_model()
+    model.compile(optimizer="adam", loss="mse")
+    model.fit(X10, Y10, epochs=1, verbose=0)
+    model.pop()
+    model.add(layers.Dense(2))
+    model.add(layers.Dense(1))
+    model.fit(X10, Y10, epochs=1, verbose=0)
+    assert [s.shape for s in model.optimizer._slots["m"]] == [w.shape for w in model.weights]
