@@ -104,6 +104,7 @@ class Step:
         self.params = [w.view(np.ndarray) for w in model.trainable_weights]
         self.grads = [g for layer in model.layers if layer.trainable
                       for w, g in zip(layer._weights, layer.gradients) if w.trainable]
+        self.regularized = regularized_layers(model.layers)
         optimizer = model.optimizer
         if optimizer.built and _addresses(optimizer._variables) != _addresses(self.params):
             optimizer.build(self.params)  # layers were added or popped since the last fit
@@ -129,7 +130,7 @@ class Step:
         grad = self.loss.gradient(y2, pred2, weight=w, alpha=model._loss_weight / rows,
                                   out=self.grad[:rows], from_logits=self.shortcut)
         value += self.plan.backward(grad.reshape(out.shape), self.shortcut)
-        value += sum(layer.weight_penalty(True) for layer in model.layers if layer._regularizers)
+        value += weight_penalty(self.regularized, accumulate_gradients=True)
         optimizer = model.optimizer
         if not optimizer.built:
             optimizer.build(self.params)
@@ -144,6 +145,16 @@ class Step:
             if layer.activity_regularizer is not None:
                 value += layer.activity_regularizer(output) / out.shape[0]
         return value + penalty, out
+
+
+def regularized_layers(layers: list) -> list:
+    """The layers with a kernel or bias regularizer."""
+    return [layer for layer in layers if any(r is not None for r in layer._regularizers)]
+
+
+def weight_penalty(layers: list, accumulate_gradients: bool) -> float:
+    """Sum of the layers' weight regularization losses (gradients added if asked)."""
+    return sum(layer.weight_penalty(accumulate_gradients) for layer in layers)
 
 
 def _addresses(arrays: list) -> list:
@@ -269,7 +280,7 @@ def test_loop(model, x, y, w, *, batch_size, callbacks) -> dict:
     n = x.shape[0]
     step = model._step(batch_size, x.shape[1:], y.shape[1:])
     tracker = Tracker(build_metrics(model, model._y_shape, (None,) + step.plan.shapes[-1]))
-    penalty = sum(layer.weight_penalty(False) for layer in model.layers if layer._regularizers)
+    penalty = weight_penalty(regularized_layers(model.layers), accumulate_gradients=False)
     callbacks.on_test_begin()
     logs = tracker.logs()
     for b, start, stop in batches(n, batch_size):

@@ -442,7 +442,7 @@ class Sequential:
         x, y, w = self._targets(x, y, sample_weight, None)
         step = self._step(x.shape[0], x.shape[1:], y.shape[1:])
         tracker = self._batch_tracker(step, reset_metrics)
-        penalty = sum(layer.weight_penalty(False) for layer in self._layers if layer._regularizers)
+        penalty = training.weight_penalty(training.regularized_layers(self._layers), False)
         value, out = step.test(x, y, w, penalty)
         return self._batch_logs(tracker.update(value, x.shape[0], y, out, w), return_dict)
 
