@@ -304,6 +304,8 @@ class Sequential:
         x = np.asarray(x)
         if x.ndim == 1:
             x = x.reshape(-1, 1)
+        if not self._layers:
+            raise ValueError(f'Sequential model "{self.name}" has no layers to run.')
         if not self.built:
             self.build((None,) + x.shape[1:])
         expected = self._input_shape()
