@@ -312,3 +312,27 @@ def test_adding_a_layer_after_training_gives_the_optimizer_slots_for_it():
     model.add(layers.Dense(1))
     model.fit(X10, Y10, epochs=1, verbose=0)
     assert [s.shape for s in model.optimizer._slots["m"]] == [w.shape for w in model.weights]
+
+
+def test_evaluate_and_predict_run_their_hooks_with_batch_logs():
+    events = []
+
+    class Recorder(keras.callbacks.Callback):
+        def on_test_begin(self, logs=None):
+            events.append("test_begin")
+
+        def on_test_batch_end(self, batch, logs=None):
+            events.append(("test_batch", batch, sorted(logs)))
+
+        def on_test_end(self, logs=None):
+            events.append(("test_end", sorted(logs)))
+
+        def on_predict_batch_end(self, batch, logs=None):
+            events.append(("predict_batch", batch, logs["outputs"].shape))
+
+    model = small_model(metrics=["mae"])
+    model.evaluate(X10, Y10, batch_size=6, verbose=0, callbacks=[Recorder()])
+    model.predict(X10, batch_size=6, verbose=0, callbacks=[Recorder()])
+    assert events == ["test_begin", ("test_batch", 0, ["loss", "mae"]),
+                      ("test_batch", 1, ["loss", "mae"]), ("test_end", ["loss", "mae"]),
+                      ("predict_batch", 0, (6, 1)), ("predict_batch", 1, (4, 1))]

@@ -109,3 +109,13 @@ def test_gradient_through_rank3_dense_and_flatten_matches_finite_differences():
         keras.layers.Dense(3, activation="softmax")])
     assert_gradients_match(model, "categorical_crossentropy", ONE_HOT,
                            x=RNG.normal(size=(6, 2, 4)))
+
+
+@pytest.mark.parametrize("loss, y", [("categorical_crossentropy", ONE_HOT),
+                                     ("sparse_categorical_crossentropy", LABELS)])
+def test_softmax_activation_layer_output_takes_the_logits_path_and_matches(loss, y):
+    np.random.seed(5)
+    model = keras.models.Sequential([keras.layers.Dense(5, activation="tanh", input_dim=4),
+                                     keras.layers.Dense(3), keras.layers.Activation("softmax")])
+    assert model.layers[-1].output_activation() == "softmax"
+    assert_gradients_match(model, loss, y)
