@@ -233,6 +233,27 @@ def test_relu_is_zero_at_a_positive_threshold_as_in_keras():
     np.testing.assert_array_equal(y, np.array([0, 1.6], F32))
 
 
+def ulp_distance(a, b):
+    ia, ib = (v.astype(F32).view(np.int32).astype(np.int64) for v in (a, b))
+    ia, ib = (np.where(i < 0, -(i & 0x7FFFFFFF), i) for i in (ia, ib))
+    return np.abs(ia - ib)
+
+
+@pytest.mark.parametrize("kind, ref", [
+    ("exponential", np.exp), ("tanh", np.tanh), ("sigmoid", sig),
+    ("elu", lambda x: np.where(x > 0, x, np.expm1(np.minimum(x, 0)))),
+])
+def test_float32_exp_family_is_correctly_rounded_over_the_whole_range(kind, ref):
+    x = np.concatenate([np.linspace(-110, 90, 100_001), np.linspace(-1e-3, 1e-3, 2001),
+                        [-0.0, 1e-30, -1e-30, np.inf, -np.inf, np.nan]]).astype(F32)
+    y = fwd(act.descriptor(kind, alpha=1.0), x)
+    with np.errstate(over="ignore", invalid="ignore"):
+        expected = ref(x.astype(F64)).astype(F32)
+    np.testing.assert_array_equal(np.isnan(y), np.isnan(expected))
+    finite = ~np.isnan(expected)
+    assert ulp_distance(y[finite], expected[finite]).max() <= 1
+
+
 EXTREME = np.array([-1e4, -1000, -100, -50, -20, 0, 20, 50, 100, 1000, 1e4])
 
 

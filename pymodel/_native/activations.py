@@ -80,7 +80,7 @@ def struct(desc):
 def same_buffer(a, b) -> bool:
     """True when ``a`` and ``b`` are the very same C-contiguous buffer (documented in-place use)."""
     return (a is not None and b is not None and a.shape == b.shape and a.dtype == b.dtype
-            and a.ctypes.data == b.ctypes.data)
+            and np.may_share_memory(a, b) and a.ctypes.data == b.ctypes.data)
 
 
 def rows_cols(shape: tuple) -> tuple[int, int]:
