@@ -27,7 +27,7 @@ def _as_float(x) -> np.ndarray:
 
 def _run(kind: str, x, **params) -> np.ndarray:
     k = _kernels()
-    return k.forward(k.descriptor(kind, **params), _as_float(x))
+    return backend.as_tensor(k.forward(k.descriptor(kind, **params), _as_float(x)))
 
 
 def _activation(name: str, kind: str, **fixed):

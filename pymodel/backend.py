@@ -70,6 +70,18 @@ def to_snake_case(name: str) -> str:
     return "private" + s if s[0] == "_" else s
 
 
+class Tensor(np.ndarray):
+    """A NumPy array that also answers ``.numpy()``, as the tensors Keras code receives do."""
+
+    def numpy(self) -> np.ndarray:
+        return np.array(self)
+
+
+def as_tensor(array) -> Tensor:
+    """View ``array`` as a :class:`Tensor` (no copy)."""
+    return np.asarray(array).view(Tensor)
+
+
 class Variable:
     """A tiny scalar variable (Keras users write ``K.set_value(opt.learning_rate, v)``)."""
 

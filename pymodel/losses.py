@@ -75,11 +75,11 @@ class Loss:
             values = values * np.broadcast_to(np.asarray(sample_weight, values.dtype).reshape(-1),
                                               values.shape)
         if self.reduction == "none":
-            return values.reshape(y_pred.shape[:-1])
+            return backend.as_tensor(values.reshape(y_pred.shape[:-1]))
         total = values.sum(dtype=np.float64)
-        if self.reduction == "sum":
-            return y_pred.dtype.type(total)
-        return y_pred.dtype.type(total / max(values.size, 1))
+        if self.reduction != "sum":
+            total /= max(values.size, 1)
+        return backend.as_tensor(np.array(total, dtype=y_pred.dtype))
 
     def get_config(self) -> dict:
         return {"reduction": self.reduction, "name": self.name}
@@ -291,7 +291,7 @@ def _function(cls, name, **options):
         loss = cls(**options)
         y = loss.prepare_targets(y_true, y_pred.shape, y_pred.dtype)
         values = loss.per_sample(y if loss.sparse_targets else _rows(y), _rows(y_pred))
-        return values.reshape(y_pred.shape[:-1])
+        return backend.as_tensor(values.reshape(y_pred.shape[:-1]))
     fn.__name__ = fn.__qualname__ = name
     fn.__doc__ = f"Per-sample ``{name}`` (reduces the last axis); see :class:`{cls.__name__}`."
     fn.loss_class = (cls, options)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from pymodel import losses
+from pymodel import backend, losses
 
 
 def _pair(y_true, y_pred):
@@ -21,13 +21,13 @@ def _pair(y_true, y_pred):
 def binary_accuracy(y_true, y_pred, threshold: float = 0.5) -> np.ndarray:
     """mean over the last axis of ``y_true == (y_pred > threshold)``."""
     y_true, y_pred = _pair(y_true, y_pred)
-    return np.mean(y_true == (y_pred > threshold), axis=-1, dtype=np.float32)
+    return backend.as_tensor(np.mean(y_true == (y_pred > threshold), axis=-1, dtype=np.float32))
 
 
 def categorical_accuracy(y_true, y_pred) -> np.ndarray:
     """``argmax(y_true) == argmax(y_pred)`` per sample."""
     y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
-    return (np.argmax(y_true, -1) == np.argmax(y_pred, -1)).astype(np.float32)
+    return backend.as_tensor((np.argmax(y_true, -1) == np.argmax(y_pred, -1)).astype(np.float32))
 
 
 def sparse_categorical_accuracy(y_true, y_pred) -> np.ndarray:
@@ -35,14 +35,15 @@ def sparse_categorical_accuracy(y_true, y_pred) -> np.ndarray:
     y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
     if y_true.ndim == y_pred.ndim and y_true.shape[-1] == 1:
         y_true = y_true[..., 0]
-    return (y_true == np.argmax(y_pred, -1)).astype(np.float32)
+    return backend.as_tensor((y_true == np.argmax(y_pred, -1)).astype(np.float32))
 
 
 def accuracy(y_true, y_pred) -> np.ndarray:
     """Keras's ``Accuracy``: element-wise equality of labels and predictions."""
     y_true, y_pred = _pair(y_true, y_pred)
-    return np.mean(y_true == y_pred, axis=-1, dtype=np.float32) if y_pred.ndim > 1 else \
-        (y_true == y_pred).astype(np.float32)
+    equal = y_true == y_pred
+    return backend.as_tensor(np.mean(equal, axis=-1, dtype=np.float32) if y_pred.ndim > 1
+                             else equal.astype(np.float32))
 
 
 mean_squared_error = mse = MSE = losses.mean_squared_error

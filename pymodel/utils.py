@@ -19,6 +19,19 @@ except ImportError:  # pragma: no cover - before that module exists
     pass
 
 
+def to_categorical(y, num_classes: int | None = None, dtype: str = "float32") -> np.ndarray:
+    """One-hot encode integer class labels (Keras's ``utils.to_categorical``)."""
+    y = np.asarray(y, dtype="int64")
+    shape = y.shape
+    if shape and shape[-1] == 1 and len(shape) > 1:
+        shape = shape[:-1]
+    y = y.reshape(-1)
+    num_classes = int(num_classes or (y.max() + 1 if y.size else 0))
+    out = np.zeros((y.size, num_classes), dtype=dtype)
+    out[np.arange(y.size), y] = 1
+    return out.reshape(shape + (num_classes,))
+
+
 def set_random_seed(seed: int) -> None:
     """Seed Python's ``random``, NumPy's global state and pymodel's model generators."""
     if not isinstance(seed, (int, np.integer)):

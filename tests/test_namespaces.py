@@ -72,3 +72,16 @@ def test_loss_weights_scale_the_loss():
     plain = model.evaluate(x, y, verbose=0)
     model.compile(optimizer="sgd", loss="mse", loss_weights=[2.0])
     assert model.evaluate(x, y, verbose=0) == pytest.approx(2 * plain)
+
+
+def test_results_answer_numpy_like_keras_tensors():
+    assert keras.losses.mean_squared_error([[0., 1.]], [[1., 1.]]).numpy().tolist() == [0.5]
+    assert float(keras.losses.MeanSquaredError()([[0., 1.]], [[1., 1.]]).numpy()) == 0.5
+    assert keras.metrics.binary_accuracy([[1.0]], [[0.7]]).numpy().tolist() == [1.0]
+    assert keras.activations.sigmoid(np.zeros((1, 2))).numpy().tolist() == [[0.5, 0.5]]
+
+
+def test_to_categorical_one_hot_encodes_labels():
+    np.testing.assert_array_equal(keras.utils.to_categorical([0, 2, 1]),
+                                  [[1, 0, 0], [0, 0, 1], [0, 1, 0]])
+    assert keras.utils.to_categorical(np.array([[1], [0]]), num_classes=3).shape == (2, 3)

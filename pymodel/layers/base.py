@@ -23,14 +23,11 @@ _ALLOWED_KWARGS = {"input_dim", "input_shape", "batch_input_shape", "batch_size"
                    "activity_regularizer", "autocast", "implementation"}
 
 
-class KerasWeight(np.ndarray):
+class KerasWeight(backend.Tensor):
     """A parameter array with Keras's variable name (``dense/kernel:0``) and ``numpy()``."""
 
     name: str = ""
     trainable: bool = True
-
-    def numpy(self) -> np.ndarray:
-        return np.array(self)
 
     def assign(self, value) -> None:
         self[...] = value
