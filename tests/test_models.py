@@ -336,3 +336,14 @@ def test_evaluate_and_predict_run_their_hooks_with_batch_logs():
     assert events == ["test_begin", ("test_batch", 0, ["loss", "mae"]),
                       ("test_batch", 1, ["loss", "mae"]), ("test_end", ["loss", "mae"]),
                       ("predict_batch", 0, (6, 1)), ("predict_batch", 1, (4, 1))]
+
+
+def test_model_shapes_and_freezing_follow_keras():
+    model = small_model()
+    assert model.input_shape == (None, 3) and model.output_shape == (None, 1)
+    before = model.get_weights()
+    model.trainable = False
+    model.compile(optimizer="sgd", loss="mse")
+    model.fit(X10, Y10, epochs=1, verbose=0)
+    assert all(np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
+    assert model.trainable_weights == [] and len(model.non_trainable_weights) == 4

@@ -84,6 +84,28 @@ class Sequential:
             self._build_input_shape = None
             self.built = False
 
+    @property
+    def input_shape(self) -> tuple:
+        """``(None, ...)`` of the model input (Keras raises the same error before building)."""
+        self._require_built()
+        shape = self._input_shape()
+        return tuple(shape) if shape is not None else tuple(self._layers[0].input_shape)
+
+    @property
+    def output_shape(self) -> tuple:
+        self._require_built()
+        return (None,) + self._output_shape(self.input_shape[1:])
+
+    @property
+    def trainable(self) -> bool:
+        return all(layer.trainable for layer in self._layers)
+
+    @trainable.setter
+    def trainable(self, value: bool) -> None:
+        for layer in self._layers:
+            layer.trainable = bool(value)
+        self._invalidate()
+
     def _input_shape(self):
         if self._input_layer is not None:
             return self._input_layer._batch_input_shape
