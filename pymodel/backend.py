@@ -152,3 +152,75 @@ def set_value(x, value) -> None:
     if not hasattr(x, "assign"):
         raise TypeError(f"set_value needs a variable or an array. Received: x={x!r}")
     x.assign(value)
+
+
+# ---------------------------------------------------------------- NumPy-backed math
+# Keras 2 code writes custom losses with backend ops (``K.mean(K.square(p - y), axis=-1)``);
+# these run them on NumPy arrays, so such losses train through central differences.
+def variable(value, dtype=None, name=None) -> Tensor:
+    """An array of ``floatx`` (or ``dtype``) holding ``value``."""
+    return as_tensor(np.array(value, dtype=dtype or floatx()))
+
+
+constant = variable
+
+
+def eval(x) -> np.ndarray:  # noqa: A001 - Keras's name
+    """The value of ``x`` as a NumPy array."""
+    return np.asarray(get_value(x))
+
+
+def cast(x, dtype) -> Tensor:
+    return as_tensor(np.asarray(x).astype(dtype))
+
+
+def mean(x, axis=None, keepdims=False) -> Tensor:
+    return as_tensor(np.mean(x, axis=axis, keepdims=keepdims))
+
+
+def sum(x, axis=None, keepdims=False) -> Tensor:  # noqa: A001 - Keras's name
+    return as_tensor(np.sum(x, axis=axis, keepdims=keepdims))
+
+
+def max(x, axis=None, keepdims=False) -> Tensor:  # noqa: A001 - Keras's name
+    return as_tensor(np.max(x, axis=axis, keepdims=keepdims))
+
+
+def min(x, axis=None, keepdims=False) -> Tensor:  # noqa: A001 - Keras's name
+    return as_tensor(np.min(x, axis=axis, keepdims=keepdims))
+
+
+def square(x) -> Tensor:
+    return as_tensor(np.square(x))
+
+
+def abs(x) -> Tensor:  # noqa: A001 - Keras's name
+    return as_tensor(np.abs(x))
+
+
+def sqrt(x) -> Tensor:
+    return as_tensor(np.sqrt(np.maximum(x, 0.0)))
+
+
+def exp(x) -> Tensor:
+    return as_tensor(np.exp(x))
+
+
+def log(x) -> Tensor:
+    return as_tensor(np.log(x))
+
+
+def pow(x, a) -> Tensor:  # noqa: A001 - Keras's name
+    return as_tensor(np.power(x, a))
+
+
+def clip(x, min_value, max_value) -> Tensor:
+    return as_tensor(np.clip(x, min_value, max_value))
+
+
+def maximum(x, y) -> Tensor:
+    return as_tensor(np.maximum(x, y))
+
+
+def minimum(x, y) -> Tensor:
+    return as_tensor(np.minimum(x, y))

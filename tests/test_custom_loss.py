@@ -79,3 +79,17 @@ def test_custom_metric_function_is_reported_under_its_name():
     assert list(history.history) == ["loss", "mae", "doubled_error"]
     np.testing.assert_allclose(history.history["doubled_error"],
                                2 * np.array(history.history["mae"]), rtol=1e-6)
+
+
+def test_a_loss_written_with_keras_backend_ops_trains():
+    K = keras.backend
+
+    def backend_mse(y_true, y_pred):
+        return K.mean(K.square(y_pred - y_true), axis=-1)
+
+    custom, builtin = xor_model(backend_mse), xor_model("mse")
+    h1 = custom.fit(X, Y, epochs=20, verbose=0)
+    h2 = builtin.fit(X, Y, epochs=20, verbose=0)
+    np.testing.assert_allclose(h1.history["loss"], h2.history["loss"], rtol=1e-5)
+    y_true, y_pred = K.variable([[0.0, 1.0]]), K.variable([[0.5, 0.5]])
+    assert K.eval(keras.losses.mean_squared_error(y_true, y_pred)).tolist() == [0.25]
