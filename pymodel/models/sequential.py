@@ -365,6 +365,9 @@ class Sequential:
             w = cw if w is None else w * cw
         y = loss.prepare_targets(y, out_shape, self._dtype())
         if w is not None:
+            if len(out_shape) > 2:
+                raise ValueError("pymodel supports sample_weight / class_weight for outputs of "
+                                 f"rank 2 only. Received: output shape {out_shape}")
             w = np.ascontiguousarray(w, dtype=self._dtype())
         return x, y, w
 
