@@ -95,13 +95,15 @@ class Layer:
                    trainable: bool = True, dtype=None) -> KerasWeight:
         """Create a parameter from ``initializer`` (drawing from the model's generator)."""
         init = initializers.get(initializer)
-        rng = self._rng
-        if rng is None:
-            from pymodel.utils import make_generator
-            rng = self._rng = make_generator()
-        value = init(shape, dtype=dtype or self.dtype, rng=rng) if isinstance(
-            init, initializers.Initializer) else np.asarray(init(shape, dtype=dtype or self.dtype))
-        weight = np.ascontiguousarray(value, dtype=dtype or self.dtype).view(KerasWeight)
+        dtype = dtype or self.dtype
+        if isinstance(init, initializers.Initializer):
+            if self._rng is None:
+                from pymodel.utils import make_generator
+                self._rng = make_generator()
+            value = init(shape, dtype=dtype, rng=self._rng)
+        else:  # a plain callable (shape, dtype) -> array, as Keras allows
+            value = init(shape, dtype=dtype)
+        weight = np.array(value, dtype=dtype).view(KerasWeight)
         weight.name = f"{self.name}/{name}:0"
         weight.trainable = trainable
         self._weights.append(weight)
