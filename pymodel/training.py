@@ -183,7 +183,11 @@ def gather(step: Step, order, start: int, stop: int, x, y, w):
 
 
 class Tracker:
-    """Running epoch means: the batch-size-weighted loss and the compiled metrics."""
+    """Running epoch means: the batch-size-weighted loss and the compiled metrics.
+
+    NOTE: metrics other than the loss are computed in NumPy and allocate small
+    per-sample arrays each batch; the loss, forward, backward and update do not.
+    """
 
     def __init__(self, metrics: list):
         self.metrics = metrics
