@@ -5,6 +5,7 @@ PYMODEL_NUM_THREADS, else OMP_NUM_THREADS, else all available cores.
 """
 from __future__ import annotations
 
+import functools
 import os
 import warnings
 
@@ -13,6 +14,8 @@ import numpy as np
 from pymodel._native import check, check_no_overlap, ffi, kernel, lib, out_ptr, ptr, require
 
 __all__ = ["gemm", "workspace", "workspace_bytes", "set_num_threads", "get_num_threads", "set_variant", "get_variant"]
+
+_GEMM = {np.dtype(np.float32): lib.pm_gemm_f32, np.dtype(np.float64): lib.pm_gemm_f64}
 
 VARIANTS = {
     "auto": lib.PM_GEMM_AUTO,
@@ -27,9 +30,14 @@ def _op_shape(arr: np.ndarray, trans: bool) -> tuple:
     return arr.shape[::-1] if trans else arr.shape
 
 
+@functools.lru_cache(maxsize=1024)
+def _workspace_bytes(m: int, n: int, k: int, dtype: np.dtype) -> int:
+    return int(kernel("gemm_workspace_size", dtype)(m, n, k))
+
+
 def workspace_bytes(m: int, n: int, k: int, dtype) -> int:
     """Bytes of scratch space pm_gemm needs for an (m, k) @ (k, n) product."""
-    return int(kernel("gemm_workspace_size", dtype)(m, n, k))
+    return _workspace_bytes(int(m), int(n), int(k), np.dtype(dtype))
 
 
 def workspace(m: int, n: int, k: int, dtype) -> np.ndarray:
@@ -63,16 +71,17 @@ def gemm(a: np.ndarray, b: np.ndarray, *, trans_a: bool = False, trans_b: bool =
     else:
         require(c, "c", dtype=a.dtype, shape=(m, n), writable=True)
         check_no_overlap(c, "c", (a, "a"), (b, "b"))
-    need = workspace_bytes(m, n, k, a.dtype)
+    need = _workspace_bytes(m, n, k, a.dtype)
     if work is None:
-        work = np.empty(need, dtype=np.uint8)
+        work = np.empty(need, dtype=np.uint8) if need else None
     else:
         _require_work(work, need)
         check_no_overlap(work, "work", (a, "a"), (b, "b"), (c, "c"))
-    status = kernel("gemm", a.dtype)(
+    work_ptr = ffi.NULL if work is None else ffi.from_buffer(work)  # writability checked above
+    status = _GEMM[a.dtype](
         int(bool(trans_a)), int(bool(trans_b)), m, n, k,
         alpha, ptr(a), max(a.shape[1], 1), ptr(b), max(b.shape[1], 1),
-        beta, out_ptr(c), max(n, 1), ffi.from_buffer(work, require_writable=True), work.nbytes)
+        beta, out_ptr(c), max(n, 1), work_ptr, 0 if work is None else work.nbytes)
     check(status, "gemm")
     return c
 
