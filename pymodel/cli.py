@@ -113,23 +113,13 @@ def run_spec(path, *, epochs: int | None = None, seed: int | None = None, output
     if seed is not None:
         _set_seed(seed)
 
-    sets = spec["data"]
-    x, y = data_io.load_dataset(sets["train"], base, ["data", "train"])
-    evaluated = {"train": (x, y)}
-    for name in ("validation", "test"):
-        if name in sets:
-            evaluated[name] = data_io.load_dataset(sets[name], base, ["data", name])
-    x_pred = data_io.load_inputs(sets["predict"], base, ["data", "predict"]) if "predict" in sets else None
-
-    graph = compiler.build_graph(spec, x.shape[1:])
+    missing = [Issue(f"/{key}", f"`run` needs a {key} section") for key in ("compile", "data") if key not in spec]
+    if missing:
+        raise SpecError(missing, str(path))
+    prepared = compiler.prepare(spec, base)
+    graph, evaluated, x_pred, warnings = prepared.graph, prepared.sets, prepared.x_predict, prepared.warnings
+    x, y = evaluated["train"]
     loss = spec["compile"]["loss"]
-    warnings = compiler.check_targets(graph, loss, y)
-    for name, (xs, ys) in evaluated.items():
-        if name != "train":
-            compiler.build_graph(spec, xs.shape[1:], data_pointer=f"/data/{name}/x")
-            compiler.check_targets(graph, loss, ys, y_pointer=f"/data/{name}/y")
-    if x_pred is not None:
-        compiler.build_graph(spec, x_pred.shape[1:], data_pointer="/data/predict/x")
 
     outputs = _output_paths(spec, out_dir, x_pred is not None)
     overwrite = overwrite or spec.get("outputs", {}).get("overwrite", False)
@@ -207,9 +197,12 @@ def _cmd_run(args) -> int:
 
 
 def _cmd_validate(args) -> int:
+    from pymodel.compiler import prepare
     from pymodel.spec import load
 
-    load(args.spec, allow_import=args.allow_import)
+    spec = load(args.spec, allow_import=args.allow_import)
+    for warning in prepare(spec, pathlib.Path(args.spec).parent).warnings:
+        _eprint(f"warning: {warning}")
     print(f"{args.spec}: valid")
     return 0
 

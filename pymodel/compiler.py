@@ -25,7 +25,7 @@ import numpy as np
 
 from pymodel.spec import FORMAT, Issue, SpecError, is_custom_name, layer_entries, pointer, validate
 
-__all__ = ["Node", "Graph", "build_graph", "check_targets", "to_model", "from_spec", "to_spec",
+__all__ = ["Node", "Graph", "Prepared", "build_graph", "check_targets", "prepare", "to_model", "from_spec", "to_spec",
            "canonical_loss", "keras_object"]
 
 Shape = tuple  # without the batch axis
@@ -223,6 +223,43 @@ def check_targets(graph: Graph, loss: Any, y: np.ndarray | None, *, y_pointer: s
 
 def _show_value(v: float) -> str:
     return str(int(v)) if float(v).is_integer() else repr(float(v))
+
+
+@dataclass
+class Prepared:
+    """A spec checked against its data: the graph, the datasets by name, predict inputs, warnings."""
+
+    graph: Graph
+    sets: dict[str, tuple[np.ndarray, np.ndarray]]
+    x_predict: np.ndarray | None
+    warnings: list[Issue]
+
+
+def prepare(spec: dict, base_dir) -> Prepared:
+    """Load the spec's data and compile its graph against it: every shape and target check, no training.
+
+    Raises:
+        SpecError: bad data, or data/targets that do not fit the model.
+    """
+    from pymodel import data as data_io
+
+    sets_spec = spec.get("data", {})
+    sets = {name: data_io.load_dataset(sets_spec[name], base_dir, ["data", name])
+            for name in ("train", "validation", "test") if name in sets_spec}
+    x_pred = data_io.load_inputs(sets_spec["predict"], base_dir, ["data", "predict"]) if "predict" in sets_spec else None
+    train_shape = sets["train"][0].shape[1:] if "train" in sets else None
+    graph = build_graph(spec, train_shape)
+    loss = spec.get("compile", {}).get("loss")
+    warnings = []
+    for name, (x, y) in sets.items():
+        if name != "train":
+            build_graph(spec, x.shape[1:], data_pointer=f"/data/{name}/x")
+        found = check_targets(graph, loss, y, y_pointer=f"/data/{name}/y")
+        warnings += [w for w in found if w not in warnings]
+    if x_pred is not None:
+        build_graph(spec, x_pred.shape[1:], data_pointer="/data/predict/x")
+    warnings += [w for w in check_targets(graph, loss, None) if w not in warnings]
+    return Prepared(graph, sets, x_pred, warnings)
 
 
 # -- graph -> Sequential ------------------------------------------------------------------------

@@ -172,7 +172,9 @@ def _not_message(sub: dict) -> str:
 
 def _did_you_mean(word: str, choices: Iterable[str]) -> str:
     choices = [c for c in choices if isinstance(c, str)]
-    lowered = {c.lower(): c for c in choices}
+    lowered: dict[str, str] = {}
+    for c in choices:
+        lowered.setdefault(c.lower(), c)
     match = difflib.get_close_matches(word.lower(), list(lowered), n=1, cutoff=0.6)
     return f"; did you mean {lowered[match[0]]!r}?" if match else ""
 
