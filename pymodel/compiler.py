@@ -130,7 +130,8 @@ def build_graph(spec: dict, data_shape: Shape | None = None, *, data_pointer: st
             prefix = _snake(cls)
             n = counts.get(prefix, 0)
             counts[prefix] = n + 1
-            name = prefix if n == 0 else f"{prefix}_{n}"
+            # Keras numbers InputLayers from 1 ("input_1"), everything else from 0 ("dense", "dense_1").
+            name = f"input_{n + 1}" if cls == "InputLayer" else prefix if n == 0 else f"{prefix}_{n}"
         nodes.append(Node(cls, kwargs, path, name))
     model = spec["model"]
     name = model.get("name") or (model.get("config", {}).get("name") if isinstance(model.get("config"), dict) else None)
