@@ -123,8 +123,6 @@ def load_model(path, *, compile: bool = True):
     Raises:
         ModelFileError: the file is missing, corrupt, truncated, or not a pymodel model file.
     """
-    from pymodel.models import model_from_json
-
     members = _open_model_file(path)
     try:
         config = json.loads(members[_CONFIG])
@@ -133,6 +131,8 @@ def load_model(path, *, compile: bool = True):
     if not isinstance(config, dict) or config.get("format") != MODEL_FORMAT:
         found = config.get("format") if isinstance(config, dict) else None
         raise ModelFileError(path, f"unsupported model file format {found!r}; expected {MODEL_FORMAT!r}")
+    from pymodel.models import model_from_json
+
     try:
         model = model_from_json(json.dumps(config["model_config"]))
     except (KeyError, ValueError, TypeError) as e:
