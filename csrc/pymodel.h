@@ -287,6 +287,10 @@ int pm_scale_f64(int64_t n, double *x, double alpha);
 int pm_clip_f32(int64_t n, float *x, double lo, double hi);
 int pm_clip_f64(int64_t n, double *x, double lo, double hi);
 
+/* Decoupled weight decay, tf-keras order: w[i] -= w[i] * wd * lr. */
+int pm_weight_decay_f32(int64_t n, float *w, double wd, double lr);
+int pm_weight_decay_f64(int64_t n, double *w, double wd, double lr);
+
 /* Regularization: g[i] += l1 sign(w[i]) + 2 l2 w[i] (accumulated);
  * *penalty = l1 sum |w| + l2 sum w^2 (written). */
 int pm_l1l2_f32(int64_t n, const float *w, double l1, double l2, float *g,

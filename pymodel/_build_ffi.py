@@ -6,6 +6,10 @@ declarations live in exactly one place.
 import os
 import pathlib
 import re
+import shlex
+import subprocess
+import sysconfig
+import tempfile
 
 from cffi import FFI
 
@@ -37,6 +41,29 @@ def link_args() -> list:
     return []
 
 
+def openmp_flags() -> list:
+    """["-fopenmp"] when the C compiler builds and links an OpenMP program, else [].
+
+    Without OpenMP the kernels run single-threaded (same results).
+    PYMODEL_OPENMP=0 forces the fallback.
+    """
+    if os.environ.get("PYMODEL_OPENMP") == "0":
+        return []
+    cc = shlex.split(os.environ.get("CC") or sysconfig.get_config_var("CC") or "cc")
+    with tempfile.TemporaryDirectory() as tmp:
+        src = pathlib.Path(tmp, "omp.c")
+        src.write_text("#include <omp.h>\nint main(void) { return omp_get_max_threads() < 1; }\n")
+        try:
+            ok = subprocess.run(cc + ["-fopenmp", str(src), "-o", str(src.with_suffix(""))],
+                                capture_output=True).returncode == 0
+        except OSError:
+            ok = False
+    return ["-fopenmp"] if ok else []
+
+
+OPENMP = openmp_flags()
+
+
 ffibuilder = FFI()
 ffibuilder.cdef(read_cdef())
 ffibuilder.set_source(
@@ -44,8 +71,8 @@ ffibuilder.set_source(
     '#include "pymodel.h"',
     sources=[str(p.relative_to(ROOT)) for p in sorted(CSRC.glob("*.c"))],
     include_dirs=[str(CSRC.relative_to(ROOT))],
-    extra_compile_args=compile_args(),
-    extra_link_args=link_args(),
+    extra_compile_args=compile_args() + OPENMP,
+    extra_link_args=link_args() + OPENMP,
     libraries=["m"],
 )
 

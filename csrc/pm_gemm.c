@@ -1,0 +1,109 @@
+/*
+ * pm_gemm.c -- GEMM: variant choice, and the dtype-generic driver
+ * (pm_gemm_tmpl.inc) instantiated for float and double.
+ *
+ * Structure (BLIS): the driver blocks op(B) into KC x NC panels and op(A)
+ * into MC x KC blocks, packs both into the caller's workspace (zero-padding
+ * edge micro-panels) and calls one MR x NR micro-kernel per tile of C. The
+ * micro-kernels (portable C here, AVX2+FMA and AVX-512F in their own files)
+ * share one contract, described in pm_gemm.h.
+ */
+#include "pm_gemm.h"
+
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+#define PM_GEMM_X86 1
+#endif
+
+/* PM_GEMM_AUTO, or the variant forced by pm_gemm_set_variant. */
+static int pm_gemm_forced = PM_GEMM_AUTO;
+
+static int pm_gemm_cpu_has(int variant)
+{
+    switch (variant) {
+    case PM_GEMM_PORTABLE:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+int pm_gemm_variant_resolved(void)
+{
+    int v = __atomic_load_n(&pm_gemm_forced, __ATOMIC_RELAXED);
+    if (v != PM_GEMM_AUTO)
+        return v;
+    if (pm_gemm_cpu_has(PM_GEMM_AVX512))
+        return PM_GEMM_AVX512;
+    if (pm_gemm_cpu_has(PM_GEMM_AVX2))
+        return PM_GEMM_AVX2;
+    return PM_GEMM_PORTABLE;
+}
+
+int pm_gemm_set_variant(int variant)
+{
+    if (variant < PM_GEMM_AUTO || variant > PM_GEMM_AVX512)
+        return PM_EINVAL;
+    if (variant != PM_GEMM_AUTO && !pm_gemm_cpu_has(variant))
+        return PM_EUNSUPPORTED;
+    __atomic_store_n(&pm_gemm_forced, variant, __ATOMIC_RELAXED);
+    return PM_OK;
+}
+
+int pm_gemm_get_variant(void)
+{
+    return pm_gemm_variant_resolved();
+}
+
+/* ------------------------------------------- dtype-independent helpers */
+
+/* Problems with m*n*k at most this go through a direct loop: packing and
+ * tile bookkeeping would cost more than the arithmetic. */
+#define PM_GEMM_SMALL 4096
+/* Below this many multiply-adds one thread is faster than waking others. */
+#define PM_GEMM_PAR_MIN (64.0 * 64.0 * 64.0)
+
+static int pm_gemm_is_small(int64_t m, int64_t n, int64_t k)
+{
+    return m <= PM_GEMM_SMALL && n <= PM_GEMM_SMALL && k <= PM_GEMM_SMALL &&
+           m * n * k <= PM_GEMM_SMALL;
+}
+
+/* Split total into ceil(total / max) near-equal blocks, rounded up to a
+ * multiple of unit (max is a multiple of unit, so the result is <= max).
+ * Depends on the sizes only, so the blocking is the same for any thread
+ * count. */
+static int64_t pm_gemm_block(int64_t total, int64_t max, int64_t unit)
+{
+    const int64_t parts = (total + max - 1) / max;
+    const int64_t size = (total + parts - 1) / parts;
+    return (size + unit - 1) / unit * unit;
+}
+
+static void *pm_gemm_align(void *p)
+{
+    const uintptr_t mask = PM_GEMM_ALIGN - 1;
+    return (void *)(((uintptr_t)p + mask) & ~mask);
+}
+
+/* Threads worth using: none extra for small products, never more than
+ * there are tiles. */
+static int pm_gemm_threads_for(int64_t m, int64_t n, int64_t k, int mr, int nr)
+{
+    const double tiles = (double)((m + mr - 1) / mr) * (double)((n + nr - 1) / nr);
+    int nt = pm_get_num_threads();
+    if ((double)m * (double)n * (double)k < PM_GEMM_PAR_MIN)
+        return 1;
+    return tiles < nt ? (int)tiles : nt;
+}
+
+#define T float
+#define SUF f32
+#include "pm_gemm_tmpl.inc"
+#undef T
+#undef SUF
+
+#define T double
+#define SUF f64
+#include "pm_gemm_tmpl.inc"
+#undef T
+#undef SUF

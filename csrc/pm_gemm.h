@@ -1,0 +1,58 @@
+/*
+ * pm_gemm.h -- private GEMM pieces shared by the driver (pm_gemm.c) and the
+ * micro-kernel files (pm_gemm_avx2.c, pm_gemm_avx512.c).
+ *
+ * The one micro-kernel contract (BLIS): for a full MR x NR tile,
+ *
+ *     C[i*ldc + j] = alpha * sum_p A[p*MR + i] * B[p*rsb + j] + beta * C[i*ldc + j]
+ *
+ * for 0 <= i < MR, 0 <= j < NR, 0 <= p < k (k >= 1). A is a packed
+ * micro-panel (MR values per p, contiguous); B is a packed micro-panel
+ * (rsb == NR) or rows of the caller's B (rsb == ldb). beta == 0: C is only
+ * written, never read. The driver handles edges (zero-padded packing and a
+ * temporary tile), so kernels only ever see full tiles.
+ */
+#ifndef PM_GEMM_H
+#define PM_GEMM_H
+
+#include "pm_internal.h"
+
+/* One micro-kernel and the blocking that suits it: mc is a multiple of mr,
+ * nc a multiple of nr; all are within the PM_GEMM_*_MAX limits below, which
+ * size the workspace (so it does not depend on the variant in use). */
+#define PM_GEMM_DECLARE_ARCH(T, SUF)                                          \
+    typedef void PM_CAT(pm_gemm_ukr, SUF)(int64_t k, const T *a, const T *b,  \
+                                          int64_t rsb, T *c, int64_t ldc,     \
+                                          T alpha, T beta);                   \
+    typedef struct PM_CAT(pm_gemm_arch, SUF) {                                \
+        int mr, nr, mc, kc, nc;                                               \
+        PM_CAT(pm_gemm_ukr, SUF) *ukr;                                        \
+    } PM_CAT(pm_gemm_arch, SUF);
+
+PM_GEMM_DECLARE_ARCH(float, f32)
+PM_GEMM_DECLARE_ARCH(double, f64)
+
+/* Workspace limits, per dtype, over every variant. */
+#define PM_GEMM_MR_MAX 16
+#define PM_GEMM_NR_MAX 32
+#define PM_GEMM_MC_MAX 288
+#define PM_GEMM_KC_MAX 512
+#define PM_GEMM_NC_MAX 4096
+/* Alignment of the packed buffers inside the caller's workspace. */
+#define PM_GEMM_ALIGN 64
+
+/* Variants. Each SIMD file defines its table entries, or leaves them with
+ * ukr == NULL when the compiler cannot target that instruction set. */
+extern const pm_gemm_arch_f32 pm_gemm_avx2_f32, pm_gemm_avx512_f32;
+extern const pm_gemm_arch_f64 pm_gemm_avx2_f64, pm_gemm_avx512_f64;
+
+/* The variant in use (PM_GEMM_PORTABLE, PM_GEMM_AVX2 or PM_GEMM_AVX512). */
+int pm_gemm_variant_resolved(void);
+
+#ifdef _OPENMP
+#define PM_OMP(directive) _Pragma(#directive)
+#else
+#define PM_OMP(directive)
+#endif
+
+#endif /* PM_GEMM_H */

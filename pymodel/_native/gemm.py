@@ -1,0 +1,128 @@
+"""GEMM binding: c = alpha * op(a) @ op(b) + beta * c, plus thread count and kernel variant.
+
+The thread count starts from the environment, read once at import:
+PYMODEL_NUM_THREADS, else OMP_NUM_THREADS, else all available cores.
+"""
+from __future__ import annotations
+
+import os
+import warnings
+
+import numpy as np
+
+from pymodel._native import check, check_no_overlap, ffi, kernel, lib, out_ptr, ptr, require
+
+__all__ = ["gemm", "workspace", "workspace_bytes", "set_num_threads", "get_num_threads", "set_variant", "get_variant"]
+
+VARIANTS = {
+    "auto": lib.PM_GEMM_AUTO,
+    "portable": lib.PM_GEMM_PORTABLE,
+    "avx2": lib.PM_GEMM_AVX2,
+    "avx512": lib.PM_GEMM_AVX512,
+}
+_VARIANT_NAMES = {v: k for k, v in VARIANTS.items()}
+
+
+def _op_shape(arr: np.ndarray, trans: bool) -> tuple:
+    return arr.shape[::-1] if trans else arr.shape
+
+
+def workspace_bytes(m: int, n: int, k: int, dtype) -> int:
+    """Bytes of scratch space pm_gemm needs for an (m, k) @ (k, n) product."""
+    return int(kernel("gemm_workspace_size", dtype)(m, n, k))
+
+
+def workspace(m: int, n: int, k: int, dtype) -> np.ndarray:
+    """A uint8 buffer big enough for gemm on (m, k) @ (k, n) in ``dtype``; reuse it across calls."""
+    return np.empty(workspace_bytes(m, n, k, dtype), dtype=np.uint8)
+
+
+def gemm(a: np.ndarray, b: np.ndarray, *, trans_a: bool = False, trans_b: bool = False,
+         alpha: float = 1.0, beta: float = 0.0, c: np.ndarray | None = None,
+         work: np.ndarray | None = None) -> np.ndarray:
+    """Return c = alpha * op(a) @ op(b) + beta * c, op(x) = x.T when trans_x.
+
+    ``c`` (written in place when given) must not overlap ``a`` or ``b``; with
+    beta == 0 its old contents are never read. ``work`` is a buffer from
+    :func:`workspace` (allocated per call when omitted).
+    """
+    require(a, "a")
+    require(b, "b", dtype=a.dtype)
+    if a.ndim != 2 or b.ndim != 2:
+        raise ValueError(f"gemm takes 2-D arrays. Received: a.shape={a.shape}, b.shape={b.shape}")
+    m, k = _op_shape(a, trans_a)
+    kb, n = _op_shape(b, trans_b)
+    if k != kb:
+        raise ValueError(
+            f"gemm: op(a) is {m}x{k} but op(b) is {kb}x{n}; inner dimensions must match. "
+            f"Received: a.shape={a.shape}, b.shape={b.shape}, trans_a={trans_a}, trans_b={trans_b}")
+    if c is None:
+        if beta != 0:
+            raise ValueError(f"gemm: beta != 0 needs an input c. Received: beta={beta}, c=None")
+        c = np.empty((m, n), dtype=a.dtype)
+    else:
+        require(c, "c", dtype=a.dtype, shape=(m, n), writable=True)
+        check_no_overlap(c, "c", (a, "a"), (b, "b"))
+    need = workspace_bytes(m, n, k, a.dtype)
+    if work is None:
+        work = np.empty(need, dtype=np.uint8)
+    else:
+        _require_work(work, need)
+        check_no_overlap(work, "work", (a, "a"), (b, "b"), (c, "c"))
+    status = kernel("gemm", a.dtype)(
+        int(bool(trans_a)), int(bool(trans_b)), m, n, k,
+        alpha, ptr(a), max(a.shape[1], 1), ptr(b), max(b.shape[1], 1),
+        beta, out_ptr(c), max(n, 1), ffi.from_buffer(work, require_writable=True), work.nbytes)
+    check(status, "gemm")
+    return c
+
+
+def _require_work(work, need: int) -> None:
+    """Check that ``work`` is a writable, C-contiguous uint8 buffer of at least ``need`` bytes."""
+    if not isinstance(work, np.ndarray) or work.dtype != np.uint8:
+        raise TypeError(f"work must be a uint8 numpy.ndarray from workspace(). Received: {type(work).__name__}"
+                        + (f" of dtype {work.dtype}" if isinstance(work, np.ndarray) else ""))
+    if not work.flags.c_contiguous or not work.flags.writeable:
+        raise ValueError("work must be C-contiguous and writable")
+    if work.nbytes < need:
+        raise ValueError(f"work is too small: this product needs {need} bytes. Received: work.nbytes={work.nbytes}")
+
+
+def set_num_threads(n: int) -> None:
+    """Use ``n`` threads in the parallel kernels (n <= 0: all available cores). Results do not depend on it."""
+    check(lib.pm_set_num_threads(int(n)), "set_num_threads")
+
+
+def get_num_threads() -> int:
+    """Threads the parallel kernels use (1 when built without OpenMP)."""
+    return int(lib.pm_get_num_threads())
+
+
+def set_variant(name: str) -> None:
+    """Force a GEMM micro-kernel: 'auto' (best for this CPU), 'portable', 'avx2' or 'avx512'."""
+    if name not in VARIANTS:
+        raise ValueError(f"GEMM variant must be one of {sorted(VARIANTS)}. Received: name={name!r}")
+    status = lib.pm_gemm_set_variant(VARIANTS[name])
+    if status == lib.PM_EUNSUPPORTED:
+        raise ValueError(f"GEMM variant {name!r} is not supported by this CPU or build. Received: name={name!r}")
+    check(status, "set_variant")
+
+
+def get_variant() -> str:
+    """The GEMM micro-kernel in use ('portable', 'avx2' or 'avx512')."""
+    return _VARIANT_NAMES[lib.pm_gemm_get_variant()]
+
+
+def _threads_from_env() -> None:
+    for var in ("PYMODEL_NUM_THREADS", "OMP_NUM_THREADS"):
+        value = os.environ.get(var, "").split(",")[0].strip()
+        if not value:
+            continue
+        try:
+            set_num_threads(int(value))
+        except ValueError:
+            warnings.warn(f"ignoring {var}={os.environ[var]!r}: not an integer", RuntimeWarning, stacklevel=2)
+        return
+
+
+_threads_from_env()

@@ -1,0 +1,33 @@
+"""Keras 2 layers: ``Dense``, ``Activation``, ``Dropout``, ``Flatten``, ``InputLayer``, ``Input``."""
+from __future__ import annotations
+
+from pymodel.layers.activation import Activation
+from pymodel.layers.base import Layer
+from pymodel.layers.core import Dense
+from pymodel.layers.dropout import Dropout
+from pymodel.layers.input_layer import Input, InputLayer
+from pymodel.layers.reshaping import Flatten
+
+__all__ = ["Layer", "Dense", "Activation", "Dropout", "Flatten", "InputLayer", "Input",
+           "serialize", "deserialize", "get"]
+
+_CLASSES = {c.__name__: c for c in (Dense, Activation, Dropout, Flatten, InputLayer)}
+
+
+def serialize(layer: Layer) -> dict:
+    """Keras 2.10-2.12 form ``{"class_name": ..., "config": {...}}``."""
+    return {"class_name": type(layer).__name__, "config": layer.get_config()}
+
+
+def deserialize(config: dict, custom_objects: dict | None = None) -> Layer:
+    """A layer from ``{"class_name", "config"}`` (2.13+ extra keys are ignored)."""
+    name = config.get("class_name")
+    cls = (custom_objects or {}).get(name) or _CLASSES.get(name)
+    if cls is None:
+        raise ValueError(f"Unknown layer: '{name}'. Please ensure you are using a "
+                         "`keras.utils.custom_object_scope` and that this object is included "
+                         "in the scope.")
+    return cls.from_config(dict(config.get("config", {})))
+
+
+get = deserialize

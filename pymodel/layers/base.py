@@ -1,0 +1,214 @@
+"""The base ``Layer``: Keras 2 constructor arguments, names, weights, config, and the step protocol.
+
+A layer takes part in training through four methods the trainer calls with
+buffers it allocated once per batch size (see ``pymodel/training.py``):
+
+- ``buffers(rows, input_shape)``: dict of arrays for ``rows`` samples;
+- ``forward(buf, x, training)``: write the output into ``buf``, return it;
+- ``backward(buf, x, dy, need_dx)``: fill ``self.gradients``, return dx;
+- ``logits(buf, x)``: the pre-activation for Keras's crossentropy shortcut
+  (None when the layer does not end in sigmoid/softmax).
+
+Each of these is one C call per layer step.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from pymodel import backend, initializers, regularizers
+
+_ALLOWED_KWARGS = {"input_dim", "input_shape", "batch_input_shape", "batch_size", "weights",
+                   "activity_regularizer", "autocast", "implementation"}
+
+
+class KerasWeight(np.ndarray):
+    """A parameter array with Keras's variable name (``dense/kernel:0``) and ``numpy()``."""
+
+    name: str = ""
+    trainable: bool = True
+
+    def numpy(self) -> np.ndarray:
+        return np.array(self)
+
+    def assign(self, value) -> None:
+        self[...] = value
+
+    def __array_finalize__(self, obj):
+        self.name = getattr(obj, "name", "")
+        self.trainable = getattr(obj, "trainable", True)
+
+
+def _shape_tuple(shape) -> tuple:
+    if isinstance(shape, (int, np.integer)):
+        return (int(shape),)
+    return tuple(None if s is None else int(s) for s in shape)
+
+
+class Layer:
+    """Keras 2 base layer (``trainable``, ``name``, ``dtype`` and the shape keyword arguments)."""
+
+    def __init__(self, trainable: bool = True, name: str | None = None, dtype=None,
+                 dynamic: bool = False, **kwargs):
+        for key in kwargs:
+            if key not in _ALLOWED_KWARGS:
+                raise TypeError("Keyword argument not understood:", key)
+        if "input_dim" in kwargs and "input_shape" not in kwargs:
+            kwargs["input_shape"] = (kwargs["input_dim"],)
+        self._batch_input_shape = None
+        if "batch_input_shape" in kwargs:
+            self._batch_input_shape = _shape_tuple(kwargs["batch_input_shape"])
+        elif "input_shape" in kwargs:
+            self._batch_input_shape = (kwargs.get("batch_size"),) + _shape_tuple(kwargs["input_shape"])
+        if name is not None and not isinstance(name, str):
+            raise TypeError(f"Layer name must be a string. Received: name={name!r}")
+        self.name = name or backend.unique_object_name(backend.to_snake_case(type(self).__name__))
+        self.trainable = bool(trainable)
+        self.dtype = np.dtype(dtype or backend.floatx()).name
+        self.activity_regularizer = regularizers.get(kwargs.get("activity_regularizer"))
+        self._initial_weights = kwargs.get("weights")
+        self._weights: list[KerasWeight] = []
+        self._regularizers: list = []
+        self.gradients: list[np.ndarray] = []
+        self.built = False
+        self.input_shape = None
+        self.output_shape = None
+        self._rng: np.random.Generator | None = None
+
+    # ------------------------------------------------------------------ building
+    def build(self, input_shape) -> None:
+        """Create the weights for inputs of ``input_shape`` (batch axis first, may be None)."""
+        self.built = True
+
+    def _maybe_build(self, input_shape) -> None:
+        if not self.built:
+            input_shape = _shape_tuple(input_shape)
+            self.build(input_shape)
+            self.built = True
+            self.input_shape = input_shape
+            self.output_shape = self.compute_output_shape(input_shape)
+            if self._initial_weights is not None:
+                self.set_weights(self._initial_weights)
+                self._initial_weights = None
+
+    def add_weight(self, name: str, shape, initializer="glorot_uniform", regularizer=None,
+                   trainable: bool = True, dtype=None) -> KerasWeight:
+        """Create a parameter from ``initializer`` (drawing from the model's generator)."""
+        init = initializers.get(initializer)
+        rng = self._rng
+        if rng is None:
+            from pymodel.utils import make_generator
+            rng = self._rng = make_generator()
+        value = init(shape, dtype=dtype or self.dtype, rng=rng) if isinstance(
+            init, initializers.Initializer) else np.asarray(init(shape, dtype=dtype or self.dtype))
+        weight = np.ascontiguousarray(value, dtype=dtype or self.dtype).view(KerasWeight)
+        weight.name = f"{self.name}/{name}:0"
+        weight.trainable = trainable
+        self._weights.append(weight)
+        self._regularizers.append(regularizers.get(regularizer))
+        self.gradients.append(np.zeros_like(np.asarray(weight)))
+        return weight
+
+    def compute_output_shape(self, input_shape) -> tuple:
+        return _shape_tuple(input_shape)
+
+    # ------------------------------------------------------------------ weights
+    @property
+    def weights(self) -> list:
+        """Trainable weights first, then the others (Keras's order)."""
+        return self.trainable_weights + self.non_trainable_weights
+
+    @property
+    def trainable_weights(self) -> list:
+        return [w for w in self._weights if w.trainable] if self.trainable else []
+
+    @property
+    def non_trainable_weights(self) -> list:
+        if not self.trainable:
+            return list(self._weights)
+        return [w for w in self._weights if not w.trainable]
+
+    @property
+    def variables(self) -> list:
+        return self.weights
+
+    def get_weights(self) -> list[np.ndarray]:
+        """Copies of the weights, as plain NumPy arrays."""
+        return [np.array(w) for w in self.weights]
+
+    def set_weights(self, weights) -> None:
+        """Copy ``weights`` into the parameters (in place, so the optimizer's views stay valid)."""
+        params = self.weights
+        weights = list(weights)
+        if len(params) != len(weights):
+            raise ValueError(
+                f'You called `set_weights(weights)` on layer "{self.name}" with a weight list of '
+                f"length {len(weights)}, but the layer was expecting {len(params)} weights. "
+                f"Provided weights: {weights!r:.50}...")
+        for param, value in zip(params, weights):
+            value = np.asarray(value)
+            if value.shape != param.shape:
+                raise ValueError(
+                    f"Layer {self.name} weight shape {param.shape} is not compatible with "
+                    f"provided weight shape {value.shape}.")
+            param[...] = value
+
+    def count_params(self) -> int:
+        if not self.built:
+            raise ValueError(
+                f"You tried to call `count_params` on layer {self.name}, but the layer isn't "
+                f"built. You can build it manually via: `{self.name}.build(batch_input_shape)`.")
+        return int(sum(math.prod(w.shape) for w in self._weights))
+
+    # ------------------------------------------------------------------ config
+    def get_config(self) -> dict:
+        config = {"name": self.name, "trainable": self.trainable, "dtype": self.dtype}
+        if self._batch_input_shape is not None:
+            config["batch_input_shape"] = self._batch_input_shape
+        return config
+
+    @classmethod
+    def from_config(cls, config: dict) -> "Layer":
+        return cls(**config)
+
+    # ------------------------------------------------------------------ eager call
+    def __call__(self, inputs, training: bool = False) -> np.ndarray:
+        """Run the layer on a NumPy array (builds it on first use)."""
+        x = np.ascontiguousarray(inputs, dtype=self.dtype)
+        self._maybe_build((None,) + x.shape[1:])
+        buf = self.buffers(x.shape[0], x.shape[1:])
+        return np.array(self.forward(buf, x, training))
+
+    # ------------------------------------------------------------------ step protocol
+    def buffers(self, rows: int, input_shape: tuple) -> dict:
+        """Arrays this layer needs for ``rows`` samples of ``input_shape`` (no batch axis)."""
+        return {}
+
+    def forward(self, buf: dict, x: np.ndarray, training: bool) -> np.ndarray:
+        raise NotImplementedError
+
+    def backward(self, buf: dict, x: np.ndarray, dy: np.ndarray, need_dx: bool,
+                 from_logits: bool = False):
+        raise NotImplementedError
+
+    def logits(self, buf: dict, x: np.ndarray):
+        """Pre-activation values when this layer ends in sigmoid/softmax, else None."""
+        return None
+
+    def output_activation(self) -> str | None:
+        """Name of the activation this layer ends with, if any (for the logits shortcut)."""
+        return None
+
+    def weight_penalty(self, accumulate_gradients: bool) -> float:
+        """Regularization loss of the weights; adds its gradient to ``gradients`` if asked."""
+        from pymodel._native import optimizers as kernels
+        total = 0.0
+        for weight, reg, grad in zip(self._weights, self._regularizers, self.gradients):
+            if reg is not None:
+                target = grad if accumulate_gradients else np.zeros_like(grad)
+                total += kernels.l1l2(np.asarray(weight), reg.l1, reg.l2, target)
+        return total
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__module__}.{type(self).__name__} name={self.name}>"

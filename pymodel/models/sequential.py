@@ -1,0 +1,473 @@
+"""``Sequential``: a stack of layers with Keras 2's building, training and config behaviour."""
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+
+from pymodel import backend, losses, optimizers, training
+from pymodel.errors import NotCompiledError
+from pymodel.layers import Layer
+from pymodel.layers import serialize as serialize_layer
+from pymodel.layers.input_layer import InputLayer
+from pymodel.models import summary as summary_mod
+
+KERAS_VERSION = "2.12.0"
+
+
+class Sequential:
+    """Keras 2 ``Sequential(layers=None, name=None)``."""
+
+    def __init__(self, layers=None, name: str | None = None):
+        self.name = name or backend.unique_object_name("sequential")
+        self._layers: list[Layer] = []
+        self._input_layer: InputLayer | None = None
+        self._build_input_shape = None
+        self.built = False
+        self.optimizer = None
+        self.loss = None
+        self.compiled_loss = None
+        self._compiled_metrics: list = []
+        self._compile_config = None
+        self._loss_weight = 1.0
+        self._trackers: list = []
+        self._rng: np.random.Generator | None = None
+        self._steps: dict = {}
+        self._plans: dict = {}
+        self._y_shape = None
+        self.stop_training = False
+        self.history = None
+        if layers is not None:
+            for layer in layers if isinstance(layers, (list, tuple)) else [layers]:
+                self.add(layer)
+
+    # ------------------------------------------------------------------ structure
+    @property
+    def layers(self) -> list[Layer]:
+        """The layers, without the input layer (as Keras lists them)."""
+        return list(self._layers)
+
+    def add(self, layer: Layer) -> None:
+        """Append ``layer``; builds it at once when the input shape is known."""
+        if not isinstance(layer, Layer):
+            raise TypeError("The added layer must be an instance of class Layer. "
+                            f"Received: layer={layer} of type {type(layer)}.")
+        names = {existing.name for existing in self._layers}
+        if layer.name in names:
+            raise ValueError("All layers added to a Sequential model should have unique names. "
+                             f'Name "{layer.name}" is already the name of a layer in this model. '
+                             "Update the `name` argument to pass a unique name.")
+        self._invalidate()
+        if isinstance(layer, InputLayer):
+            if self._layers or self._input_layer is not None:
+                raise ValueError("An InputLayer can only be the first layer of a Sequential "
+                                 f"model. Received: layer={layer.name}")
+            self._input_layer = layer
+            return
+        if not self._layers and self._input_layer is None and layer._batch_input_shape is not None:
+            self._input_layer = InputLayer(batch_input_shape=layer._batch_input_shape,
+                                           name=f"{layer.name}_input", dtype=layer.dtype)
+        self._layers.append(layer)
+        shape = self._input_shape()
+        if shape is not None:
+            self._build_layers(shape)
+
+    def pop(self) -> None:
+        """Remove the last layer."""
+        if not self._layers:
+            raise TypeError("There are no layers in the model.")
+        self._layers.pop()
+        self._invalidate()
+        if not self._layers:
+            self._input_layer = None
+            self._build_input_shape = None
+            self.built = False
+
+    def _input_shape(self):
+        if self._input_layer is not None:
+            return self._input_layer._batch_input_shape
+        return self._build_input_shape
+
+    def build(self, input_shape=None) -> None:
+        """Create every layer's weights for inputs of ``input_shape`` (batch axis included)."""
+        if input_shape is None:
+            input_shape = self._input_shape()
+            if input_shape is None:
+                raise ValueError("You must provide an `input_shape` argument.")
+        input_shape = tuple(None if s is None else int(s) for s in input_shape)
+        if self._input_layer is None:
+            self._build_input_shape = input_shape
+        self._build_layers(input_shape)
+
+    def _build_layers(self, input_shape: tuple) -> None:
+        if self._rng is None:
+            from pymodel.utils import make_generator
+            self._rng = make_generator()
+        shape = tuple(input_shape)
+        for layer in self._layers:
+            if not layer.built:
+                if layer._rng is None:
+                    layer._rng = self._rng
+                layer._maybe_build(shape)
+            shape = layer.compute_output_shape(shape)
+        self.built = bool(self._layers)
+
+    def _generator(self) -> np.random.Generator:
+        if self._rng is None:
+            from pymodel.utils import make_generator
+            self._rng = make_generator()
+        return self._rng
+
+    def _dtype(self) -> str:
+        return self._layers[0].dtype if self._layers else backend.floatx()
+
+    def _invalidate(self) -> None:
+        self._steps.clear()
+        self._plans.clear()
+
+    # ------------------------------------------------------------------ weights
+    @property
+    def weights(self) -> list:
+        return [w for layer in self._layers for w in layer.weights]
+
+    @property
+    def trainable_weights(self) -> list:
+        return [w for layer in self._layers for w in layer.trainable_weights]
+
+    @property
+    def non_trainable_weights(self) -> list:
+        return [w for layer in self._layers for w in layer.non_trainable_weights]
+
+    trainable_variables = trainable_weights
+    variables = weights
+
+    def get_weights(self) -> list[np.ndarray]:
+        return [np.array(w) for w in self.weights]
+
+    def set_weights(self, weights) -> None:
+        weights = list(weights)
+        expected = len(self.weights)
+        if len(weights) != expected:
+            raise ValueError(f"You called `set_weights(weights)` on layer \"{self.name}\" with a "
+                             f"weight list of length {len(weights)}, but the layer was expecting "
+                             f"{expected} weights.")
+        i = 0
+        for layer in self._layers:
+            k = len(layer.weights)
+            layer.set_weights(weights[i:i + k])
+            i += k
+
+    def count_params(self) -> int:
+        self._require_built()
+        return sum(layer.count_params() for layer in self._layers)
+
+    def get_layer(self, name: str | None = None, index: int | None = None) -> Layer:
+        if index is not None:
+            return self._layers[index]
+        for layer in self._layers:
+            if layer.name == name:
+                return layer
+        raise ValueError(f"No such layer: {name}. Existing layers are: "
+                         f"{[layer.name for layer in self._layers]}.")
+
+    def _require_built(self) -> None:
+        if not self.built:
+            raise ValueError("This model has not yet been built. Build the model first by "
+                             "calling `build()` or by calling the model on a batch of data.")
+
+    # ------------------------------------------------------------------ summary & config
+    def summary(self, line_length=None, positions=None, print_fn=None, expand_nested=False,
+                show_trainable=False, layer_range=None) -> None:
+        """Print the Keras 2.10-2.12 summary table."""
+        self._require_built()
+        summary_mod.print_summary(self, line_length=line_length, positions=positions,
+                                  print_fn=print_fn, show_trainable=show_trainable)
+
+    def get_config(self) -> dict:
+        layers = [serialize_layer(layer) for layer in self._layers]
+        if self._input_layer is not None:
+            layers.insert(0, serialize_layer(self._input_layer))
+        config = {"name": self.name, "layers": layers}
+        if self._input_layer is None and self._build_input_shape is not None:
+            config["build_input_shape"] = self._build_input_shape
+        return config
+
+    @classmethod
+    def from_config(cls, config, custom_objects: dict | None = None) -> "Sequential":
+        from pymodel.models.serialization import sequential_from_config
+        return sequential_from_config(cls, config, custom_objects)
+
+    def to_json(self, **kwargs) -> str:
+        """Keras 2.10-2.12 JSON (``class_name``/``config``, no ``module``/``build_config``)."""
+        return json.dumps({"class_name": "Sequential", "config": self.get_config(),
+                           "keras_version": KERAS_VERSION, "backend": "tensorflow"},
+                          default=_json_default, **kwargs)
+
+    # ------------------------------------------------------------------ compile
+    def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None,
+                weighted_metrics=None, run_eagerly=None, steps_per_execution=None,
+                jit_compile=None, **kwargs) -> None:
+        """Set the optimizer, loss and metrics (the loss name is checked at fit, as in Keras)."""
+        self.optimizer = optimizers.get(optimizer)
+        self.loss = loss
+        self.compiled_loss = None
+        if isinstance(metrics, dict):
+            metrics = [m for group in metrics.values() for m in (
+                group if isinstance(group, (list, tuple)) else [group])]
+        self._compiled_metrics = list(metrics or []) + list(weighted_metrics or [])
+        if isinstance(loss_weights, dict):
+            loss_weights = next(iter(loss_weights.values()), 1.0)
+        if isinstance(loss_weights, (list, tuple)):
+            loss_weights = loss_weights[0] if loss_weights else 1.0
+        self._loss_weight = 1.0 if loss_weights is None else float(loss_weights)
+        self._compile_config = {"optimizer": optimizer, "loss": loss, "metrics": metrics,
+                                "loss_weights": loss_weights, "weighted_metrics": weighted_metrics,
+                                "run_eagerly": run_eagerly,
+                                "steps_per_execution": steps_per_execution,
+                                "jit_compile": jit_compile}
+        self._trackers = []
+        self._invalidate()
+
+    def get_compile_config(self) -> dict | None:
+        """tf-keras 2.13+: the compile arguments, serializable (for saving)."""
+        if self._compile_config is None:
+            return None
+        config = dict(self._compile_config)
+        config["optimizer"] = optimizers.serialize(self.optimizer)
+        loss = config["loss"]
+        if loss is not None and not isinstance(loss, str):
+            config["loss"] = losses.serialize(loss)
+        if config["metrics"] is not None:
+            config["metrics"] = [m if isinstance(m, str) else getattr(m, "__name__", getattr(
+                m, "name", str(m))) for m in config["metrics"]]
+        return config
+
+    def compile_from_config(self, config: dict) -> None:
+        """Compile again from :meth:`get_compile_config`'s dict."""
+        config = dict(config)
+        opt = config.get("optimizer", "rmsprop")
+        config["optimizer"] = optimizers.deserialize(opt) if isinstance(opt, dict) else opt
+        loss = config.get("loss")
+        if isinstance(loss, dict):
+            config["loss"] = losses.deserialize(loss)
+        self.compile(**config)
+
+    def _loss_object(self) -> losses.Loss:
+        if self.compiled_loss is None:
+            if self.loss is None:
+                raise ValueError("No loss found. You may have forgotten to provide a `loss` "
+                                 "argument in the `compile()` method.")
+            self.compiled_loss = losses.to_loss_object(self.loss)
+        return self.compiled_loss
+
+    @property
+    def metrics(self) -> list:
+        from pymodel.metrics import Mean
+        if self.optimizer is None:
+            return []
+        return [Mean(name="loss")] + list(self._trackers)
+
+    @property
+    def metrics_names(self) -> list[str]:
+        return [m.name for m in self.metrics]
+
+    # ------------------------------------------------------------------ plans
+    def _plan(self, capacity: int, x_shape: tuple) -> training.Plan:
+        key = (capacity, tuple(x_shape))
+        plan = self._plans.get(key)
+        if plan is None:
+            plan = self._plans[key] = training.Plan(self._layers, x_shape, self._dtype(), capacity)
+        return plan
+
+    def _step(self, capacity: int, x_shape: tuple, y_shape: tuple) -> training.Step:
+        key = (capacity, tuple(x_shape), tuple(y_shape))
+        step = self._steps.get(key)
+        if step is None:
+            step = self._steps[key] = training.Step(self, capacity, x_shape, y_shape)
+        return step
+
+    # ------------------------------------------------------------------ data
+    def _check_compiled(self) -> None:
+        if self.optimizer is None:
+            raise NotCompiledError("You must compile your model before training/testing. Use "
+                                   "`model.compile(optimizer, loss)`.")
+
+    def _inputs(self, x) -> np.ndarray:
+        """``x`` as a C-contiguous array of the model dtype; builds a deferred model."""
+        if x is None:
+            raise ValueError("Unexpected value for `x`: None. Expected a NumPy array.")
+        if isinstance(x, (list, tuple)) and len(x) == 1 and isinstance(x[0], np.ndarray):
+            x = x[0]
+        x = np.asarray(x)
+        if x.ndim == 1:
+            x = x.reshape(-1, 1)
+        if not self.built:
+            self.build((None,) + x.shape[1:])
+        expected = self._input_shape()
+        if expected is None:
+            expected = (None,) + tuple(self._layers[0].input_shape[1:])
+        if len(expected) != x.ndim or any(e is not None and e != d
+                                          for e, d in zip(expected[1:], x.shape[1:])):
+            raise ValueError(f'Input 0 of layer "{self.name}" is incompatible with the layer: '
+                             f"expected shape={tuple(expected)}, found shape="
+                             f"{(None,) + tuple(x.shape[1:])}")
+        return np.ascontiguousarray(x, dtype=self._dtype())
+
+    def _targets(self, x, y, sample_weight, class_weight):
+        x = self._inputs(x)
+        if y is None:
+            raise ValueError("Target data is missing. Your model was compiled with loss="
+                             f"{self.loss}, and therefore expects target data to be provided "
+                             "in `fit()`.")
+        y = np.asarray(y)
+        if y.shape[0] != x.shape[0]:
+            raise ValueError("Data cardinality is ambiguous:\n"
+                             f"  x sizes: {x.shape[0]}\n  y sizes: {y.shape[0]}\n"
+                             "Make sure all arrays contain the same number of samples.")
+        loss = self._loss_object()
+        out_shape = (None,) + self._output_shape(x.shape[1:])
+        self._y_shape = y.shape
+        w = None
+        if sample_weight is not None:
+            w = np.asarray(sample_weight, dtype=np.float64).reshape(-1)
+            if w.shape[0] != x.shape[0]:
+                raise ValueError("Make sure all arrays contain the same number of samples.")
+        if class_weight is not None:
+            labels = np.argmax(y, axis=-1) if y.ndim > 1 and y.shape[-1] > 1 else y.reshape(-1)
+            cw = np.array([class_weight.get(int(c), 1.0) for c in labels.astype(np.int64)])
+            w = cw if w is None else w * cw
+        y = loss.prepare_targets(y, out_shape, self._dtype())
+        if w is not None:
+            w = np.ascontiguousarray(w, dtype=self._dtype())
+        return x, y, w
+
+    def _output_shape(self, x_shape: tuple) -> tuple:
+        shape = (None,) + tuple(x_shape)
+        for layer in self._layers:
+            shape = layer.compute_output_shape(shape)
+        return tuple(shape[1:])
+
+    # ------------------------------------------------------------------ training API
+    def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
+            validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
+            sample_weight=None, initial_epoch=0, steps_per_epoch=None, validation_steps=None,
+            validation_batch_size=None, validation_freq=1, max_queue_size=10, workers=1,
+            use_multiprocessing=False):
+        """Train for ``epochs``; returns the ``History`` (tf-keras semantics, KERAS2.md section 4)."""
+        self._check_compiled()
+        x, y, w = self._targets(x, y, sample_weight, class_weight)
+        validation = None
+        if validation_data is not None:
+            vx, vy, *vw = validation_data
+            validation = self._targets(vx, vy, vw[0] if vw else None, None)
+        elif validation_split:
+            n = x.shape[0]
+            split_at = int(math.floor(n * (1.0 - validation_split)))
+            if split_at == 0 or split_at == n:
+                raise ValueError(
+                    f"Training data contains {n} samples, which is not sufficient to split it "
+                    "into a validation and training set as specified by `validation_split="
+                    f"{validation_split}`. Either provide more data, or a different value for the "
+                    "`validation_split` argument.")
+            validation = (x[split_at:], y[split_at:], None if w is None else w[split_at:])
+            x, y, w = x[:split_at], y[:split_at], None if w is None else w[:split_at]
+        batch_size = int(batch_size or 32)
+        if steps_per_epoch:
+            batch_size = max(batch_size, math.ceil(x.shape[0] / steps_per_epoch))
+        capacity = min(batch_size, x.shape[0])
+        if shuffle == "batch":
+            shuffle = True
+        return training.fit_loop(
+            self, x, y, w, batch_size=capacity, epochs=int(epochs),
+            verbose=training.resolve_verbose(verbose), callbacks=callbacks,
+            validation=validation, shuffle=bool(shuffle), initial_epoch=int(initial_epoch),
+            validation_batch_size=validation_batch_size, validation_freq=validation_freq)
+
+    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
+                 steps=None, callbacks=None, max_queue_size=10, workers=1,
+                 use_multiprocessing=False, return_dict=False, **kwargs):
+        """Loss (and metrics) in inference mode: a float, a list, or a dict."""
+        self._check_compiled()
+        x, y, w = self._targets(x, y, sample_weight, None)
+        batch_size = int(batch_size or 32)
+        if steps:
+            batch_size = math.ceil(x.shape[0] / steps)
+        batch_size = min(batch_size, x.shape[0])
+        verbose = training.resolve_verbose(verbose)
+        cbs = training._callback_list(self, callbacks, verbose, 1, math.ceil(x.shape[0] / batch_size))
+        logs = training.test_loop(self, x, y, w, batch_size=batch_size, callbacks=cbs)
+        if return_dict:
+            return logs
+        values = list(logs.values())
+        return values[0] if len(values) == 1 else values
+
+    def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None,
+                max_queue_size=10, workers=1, use_multiprocessing=False) -> np.ndarray:
+        """Outputs for ``x`` in inference mode (Dropout off), in the model dtype."""
+        x = self._inputs(x)
+        batch_size = int(batch_size or 32)
+        if steps:
+            batch_size = math.ceil(x.shape[0] / steps)
+        verbose = training.resolve_verbose(verbose)
+        n_steps = math.ceil(x.shape[0] / batch_size)
+        cbs = training._callback_list(self, callbacks, verbose, 1, n_steps)
+        return training.predict_loop(self, x, batch_size=batch_size, callbacks=cbs)
+
+    def __call__(self, inputs, training: bool = False) -> np.ndarray:
+        """Run the model on an array (``training=True`` applies Dropout)."""
+        x = self._inputs(inputs)
+        plan = self._plan(max(x.shape[0], 1), x.shape[1:])
+        return np.array(plan.forward(x, training=bool(training)))
+
+    def predict_on_batch(self, x) -> np.ndarray:
+        return self(x)
+
+    def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None,
+                       reset_metrics=True, return_dict=False):
+        """One optimizer step on ``(x, y)``; returns the loss (and metrics) of that batch."""
+        self._check_compiled()
+        x, y, w = self._targets(x, y, sample_weight, class_weight)
+        step = self._step(x.shape[0], x.shape[1:], y.shape[1:])
+        tracker = self._batch_tracker(step, reset_metrics)
+        value, out = step.train(x, y, w)
+        return self._batch_logs(tracker.update(value, x.shape[0], y, out, w), return_dict)
+
+    def test_on_batch(self, x, y=None, sample_weight=None, reset_metrics=True,
+                      return_dict=False):
+        """Loss (and metrics) of one batch in inference mode."""
+        self._check_compiled()
+        x, y, w = self._targets(x, y, sample_weight, None)
+        step = self._step(x.shape[0], x.shape[1:], y.shape[1:])
+        tracker = self._batch_tracker(step, reset_metrics)
+        penalty = sum(layer.weight_penalty(False) for layer in self._layers if layer._regularizers)
+        value, out = step.test(x, y, w, penalty)
+        return self._batch_logs(tracker.update(value, x.shape[0], y, out, w), return_dict)
+
+    def _batch_tracker(self, step, reset: bool) -> training.Tracker:
+        tracker = getattr(self, "_on_batch_tracker", None)
+        if tracker is None or reset:
+            tracker = training.Tracker(training.build_metrics(
+                self, self._y_shape, (None,) + step.plan.shapes[-1]))
+            self._on_batch_tracker = tracker
+            self._trackers = tracker.metrics
+        return tracker
+
+    @staticmethod
+    def _batch_logs(logs: dict, return_dict: bool):
+        if return_dict:
+            return logs
+        values = list(logs.values())
+        return values[0] if len(values) == 1 else values
+
+    def reset_metrics(self) -> None:
+        for metric in self._trackers:
+            metric.reset_state()
+
+
+def _json_default(obj):
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    raise TypeError(f"Object of type {type(obj).__name__} is not JSON serializable")

@@ -1,0 +1,56 @@
+"""Keras 2.10's optimizers (``tf.keras.optimizers.legacy``).
+
+Same update rules as the 2.11+ ones except where epsilon sits: Adagrad
+``w -= lr*g/(sqrt(a) + eps)`` and RMSprop without momentum
+``w -= lr*g/(sqrt(v) + eps)``. They also accept ``decay``
+(``lr_t = lr / (1 + decay*iterations)``) and write the 2.10 config.
+"""
+from __future__ import annotations
+
+from pymodel.optimizers import rules
+from pymodel.optimizers.base import Optimizer
+
+
+class _Legacy:
+    """Mixin: ``decay``, the legacy kernels and the legacy config."""
+
+    legacy = True
+
+    def _process_kwargs(self, kwargs, learning_rate):
+        self.decay = float(kwargs.pop("decay", 0.0))
+        return Optimizer._process_kwargs(self, kwargs, learning_rate)
+
+    def current_learning_rate(self) -> float:
+        lr = Optimizer.current_learning_rate(self)
+        if self.decay > 0:
+            lr = lr / (1.0 + self.decay * int(self.iterations))
+        return lr
+
+    def get_config(self) -> dict:
+        config = {"name": self.name, "learning_rate": self._serialized_lr(), "decay": self.decay}
+        new = type(self).__mro__[2].get_config(self)
+        for key in Optimizer.get_config(self):
+            new.pop(key, None)
+        config.update(new)
+        for key in ("clipnorm", "clipvalue", "global_clipnorm"):
+            if getattr(self, key) is not None:
+                config[key] = getattr(self, key)
+        return config
+
+
+def _legacy(cls):
+    class Legacy(_Legacy, cls):
+        pass
+
+    Legacy.__name__ = Legacy.__qualname__ = cls.__name__
+    Legacy.__doc__ = f"Keras 2.10 ``{cls.__name__}`` (legacy epsilon placement and ``decay``)."
+    return Legacy
+
+
+SGD = _legacy(rules.SGD)
+Adagrad = _legacy(rules.Adagrad)
+RMSprop = _legacy(rules.RMSprop)
+Adam = _legacy(rules.Adam)
+Adamax = _legacy(rules.Adamax)
+Nadam = _legacy(rules.Nadam)
+Optimizer = Optimizer

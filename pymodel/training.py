@@ -1,0 +1,285 @@
+"""The batch loop: a ``Plan`` of per-layer buffers, one ``Step`` per batch size, and the loops.
+
+A ``Plan`` allocates every layer's buffers once for a batch *capacity*; a smaller
+batch (the partial last one) uses views of the same memory, cached per size, so
+an epoch allocates no array data. One forward or backward pass makes one C
+call per layer; the optimizer makes one C call per variable. Keeping the plan
+explicit (per-layer buffers, one kernel per step) is what lets whole steps move
+into C later.
+
+Numerics follow tf-keras (KERAS2.md section 4): a batch loss is
+``sum_i w_i l_i / N`` plus the regularization losses; an epoch's loss is the
+batch-size-weighted mean of the batch losses; metrics are sample-weighted
+means of per-sample values over the epoch.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from pymodel import metrics as metrics_mod
+
+_SHORTCUTS = {"bce": "sigmoid", "cce": "softmax", "scce": "softmax"}
+
+
+class Plan:
+    """Forward/backward over a list of built layers with buffers for ``capacity`` samples."""
+
+    def __init__(self, layers: list, input_shape: tuple, dtype, capacity: int):
+        self.layers, self.dtype, self.capacity = list(layers), np.dtype(dtype), capacity
+        shapes = [tuple(input_shape)]
+        for layer in self.layers:
+            shapes.append(tuple(layer.compute_output_shape((None,) + shapes[-1])[1:]))
+        self.shapes = shapes
+        self._full = [layer.buffers(capacity, shapes[i]) for i, layer in enumerate(self.layers)]
+        self._views: dict[int, list] = {capacity: self._full}
+        self.inputs: list = [None] * len(self.layers)
+        self.outputs: list = [None] * len(self.layers)
+
+    def buffers(self, rows: int) -> list[dict]:
+        """Per-layer buffers for a batch of ``rows`` (views, cached per batch size)."""
+        views = self._views.get(rows)
+        if views is None:
+            views = [self._slice(buf, rows) for buf in self._full]
+            self._views[rows] = views
+        return views
+
+    def _slice(self, buf: dict, rows: int) -> dict:
+        out = {}
+        for key, value in buf.items():
+            if key.startswith("work"):
+                out[key] = value
+            elif key == "out_shape":
+                out[key] = (rows,) + tuple(value[1:])
+            else:
+                out[key] = value[: value.shape[0] * rows // self.capacity]
+        return out
+
+    def forward(self, x: np.ndarray, training: bool) -> np.ndarray:
+        for i, (layer, buf) in enumerate(zip(self.layers, self.buffers(x.shape[0]))):
+            self.inputs[i] = x
+            x = layer.forward(buf, x, training)
+            self.outputs[i] = x
+        return x
+
+    def backward(self, dy: np.ndarray, from_logits: bool) -> float:
+        """Back-propagate ``dy`` (d loss / d output, or / d logits); returns activity penalties."""
+        penalty = 0.0
+        bufs = self.buffers(dy.shape[0])
+        last = len(self.layers) - 1
+        for i in range(last, -1, -1):
+            layer = self.layers[i]
+            fused = from_logits and i == last
+            reg = layer.activity_regularizer
+            if reg is not None and not fused:
+                from pymodel._native import optimizers as ops
+                rows = dy.shape[0]
+                penalty += ops.l1l2(self.outputs[i], reg.l1 / rows, reg.l2 / rows, dy)
+            dy = layer.backward(bufs[i], self.inputs[i], dy, need_dx=i > 0, from_logits=fused)
+        return penalty
+
+
+class Step:
+    """Training/evaluation of one batch capacity: the plan, loss buffers and batch inputs."""
+
+    def __init__(self, model, capacity: int, x_shape: tuple, y_shape: tuple):
+        self.model, self.capacity = model, capacity
+        self.dtype = np.dtype(model._dtype())
+        self.plan = Plan(model.layers, x_shape, self.dtype, capacity)
+        self.loss = model._loss_object()
+        out_shape = self.plan.shapes[-1]
+        self.cols = out_shape[-1]
+        self.rows_per_sample = math.prod(out_shape[:-1])
+        rows = capacity * self.rows_per_sample
+        self.per_sample = np.empty(rows, self.dtype)
+        self.grad = np.empty((rows, self.cols), self.dtype)
+        self.x = np.empty((capacity,) + tuple(x_shape), self.dtype)
+        self.y = np.empty((capacity,) + tuple(y_shape), self.dtype)
+        self.w = np.empty(capacity, self.dtype)
+        last = model.layers[-1]
+        kind = getattr(self.loss, "kind", None)
+        self.shortcut = (kind in _SHORTCUTS and not self.loss.from_logits
+                         and last.output_activation() == _SHORTCUTS[kind])
+        self.params = [w.view(np.ndarray) for w in model.trainable_weights]
+        self.grads = [g for layer in model.layers if layer.trainable
+                      for w, g in zip(layer._weights, layer.gradients) if w.trainable]
+
+    def _loss(self, out, y, w) -> tuple:
+        """Batch loss (without regularization) and the 2-D views the gradient needs."""
+        pred = self.plan.layers[-1].logits(self.plan.buffers(out.shape[0])[-1],
+                                           self.plan.inputs[-1]) if self.shortcut else out
+        pred2 = pred.reshape(-1, self.cols)
+        y2 = y if self.loss.sparse_targets else y.reshape(-1, self.cols)
+        rows = pred2.shape[0]
+        values = self.loss.per_sample(y2, pred2, out=self.per_sample[:rows],
+                                      from_logits=self.shortcut)
+        total = np.dot(values, w) if w is not None else values.sum(dtype=np.float64)
+        return float(total) / rows * self.model._loss_weight, pred2, y2
+
+    def train(self, x, y, w) -> tuple[float, np.ndarray]:
+        """One optimizer step on a batch; returns (batch loss incl. regularization, predictions)."""
+        model = self.model
+        out = self.plan.forward(x, training=True)
+        value, pred2, y2 = self._loss(out, y, w)
+        rows = pred2.shape[0]
+        grad = self.loss.gradient(y2, pred2, weight=w, alpha=model._loss_weight / rows,
+                                  out=self.grad[:rows], from_logits=self.shortcut)
+        value += self.plan.backward(grad.reshape(out.shape), self.shortcut)
+        value += sum(layer.weight_penalty(True) for layer in model.layers if layer._regularizers)
+        optimizer = model.optimizer
+        if not optimizer.built:
+            optimizer.build(self.params)
+        optimizer.step(self.params, self.grads)
+        return value, out
+
+    def test(self, x, y, w, penalty: float) -> tuple[float, np.ndarray]:
+        """Loss of a batch in inference mode (``penalty``: the weights' regularization loss)."""
+        out = self.plan.forward(x, training=False)
+        value, _, _ = self._loss(out, y, w)
+        for layer, output in zip(self.plan.layers, self.plan.outputs):
+            if layer.activity_regularizer is not None:
+                value += layer.activity_regularizer(output) / out.shape[0]
+        return value + penalty, out
+
+
+# ---------------------------------------------------------------- data handling
+def batches(n: int, batch_size: int):
+    """(index, start, stop) of every batch; the last one may be partial."""
+    for b in range(math.ceil(n / batch_size)):
+        yield b, b * batch_size, min(n, (b + 1) * batch_size)
+
+
+def gather(step: Step, order, start: int, stop: int, x, y, w):
+    """The batch's x, y, w: views when unshuffled, else copied into the step's buffers."""
+    rows = stop - start
+    if order is None:
+        return x[start:stop], y[start:stop], None if w is None else w[start:stop]
+    idx = order[start:stop]
+    xb = np.take(x, idx, axis=0, out=step.x[:rows])
+    yb = np.take(y, idx, axis=0, out=step.y[:rows])
+    wb = None if w is None else np.take(w, idx, axis=0, out=step.w[:rows])
+    return xb, yb, wb
+
+
+class Tracker:
+    """Running epoch means: the batch-size-weighted loss and the compiled metrics."""
+
+    def __init__(self, metrics: list):
+        self.metrics = metrics
+        self.reset()
+
+    def reset(self) -> None:
+        self.loss_total = 0.0
+        self.count = 0
+        for metric in self.metrics:
+            metric.reset_state()
+
+    def update(self, loss: float, rows: int, y, out, w) -> dict:
+        self.loss_total += loss * rows
+        self.count += rows
+        for metric in self.metrics:
+            metric.update_state(y, out, sample_weight=w)
+        return self.logs()
+
+    def logs(self) -> dict:
+        logs = {"loss": self.loss_total / self.count if self.count else 0.0}
+        for metric in self.metrics:
+            logs[metric.name] = float(metric.result())
+        return logs
+
+
+def build_metrics(model, y_shape: tuple, out_shape: tuple) -> list:
+    """Metric objects for ``compile(metrics=...)`` with Keras's "accuracy" resolution."""
+    return [metrics_mod.resolve(m, y_shape, out_shape) for m in model._compiled_metrics]
+
+
+
+
+# ---------------------------------------------------------------- loops
+def _callback_list(model, callbacks, verbose, epochs, steps):
+    from pymodel.callbacks import CallbackList
+    if isinstance(callbacks, CallbackList):
+        return callbacks
+    return CallbackList(callbacks, add_history=True, add_progbar=verbose != 0, model=model,
+                        verbose=verbose, epochs=epochs, steps=steps)
+
+
+def resolve_verbose(verbose) -> int:
+    return 1 if verbose == "auto" else int(verbose)
+
+
+def fit_loop(model, x, y, w, *, batch_size, epochs, verbose, callbacks, validation,
+             shuffle, initial_epoch, validation_batch_size, validation_freq):
+    """tf-keras's fit: hooks in order, epoch means, ``val_`` logs, ``stop_training``."""
+    n = x.shape[0]
+    steps = math.ceil(n / batch_size)
+    step = model._step(batch_size, x.shape[1:], y.shape[1:])
+    tracker = Tracker(build_metrics(model, model._y_shape, (None,) + step.plan.shapes[-1]))
+    model._trackers = tracker.metrics
+    cbs = _callback_list(model, callbacks, verbose, epochs, steps)
+    model.stop_training = False
+    cbs.on_train_begin()
+    logs = {}
+    for epoch in range(initial_epoch, epochs):
+        tracker.reset()
+        cbs.on_epoch_begin(epoch)
+        order = model._generator().permutation(n) if shuffle else None
+        for b, start, stop in batches(n, batch_size):
+            cbs.on_train_batch_begin(b)
+            xb, yb, wb = gather(step, order, start, stop, x, y, w)
+            value, out = step.train(xb, yb, wb)
+            logs = tracker.update(value, stop - start, yb, out, wb)
+            cbs.on_train_batch_end(b, logs)
+            if model.stop_training:
+                break
+        epoch_logs = dict(logs)
+        if validation is not None and _runs_validation(epoch, validation_freq):
+            vx, vy, vw = validation
+            val_logs = test_loop(model, vx, vy, vw, batch_size=validation_batch_size or batch_size,
+                                 callbacks=cbs)
+            epoch_logs.update({"val_" + k: v for k, v in val_logs.items()})
+        cbs.on_epoch_end(epoch, epoch_logs)
+        logs = epoch_logs
+        if model.stop_training:
+            break
+    cbs.on_train_end(logs)
+    return model.history
+
+
+def _runs_validation(epoch: int, freq) -> bool:
+    if isinstance(freq, int):
+        return (epoch + 1) % freq == 0
+    return epoch + 1 in freq
+
+
+def test_loop(model, x, y, w, *, batch_size, callbacks) -> dict:
+    """Evaluate in inference mode; returns the logs (loss, then metrics)."""
+    n = x.shape[0]
+    step = model._step(batch_size, x.shape[1:], y.shape[1:])
+    tracker = Tracker(build_metrics(model, model._y_shape, (None,) + step.plan.shapes[-1]))
+    penalty = sum(layer.weight_penalty(False) for layer in model.layers if layer._regularizers)
+    callbacks.on_test_begin()
+    logs = tracker.logs()
+    for b, start, stop in batches(n, batch_size):
+        callbacks.on_test_batch_begin(b)
+        xb, yb, wb = x[start:stop], y[start:stop], None if w is None else w[start:stop]
+        value, out = step.test(xb, yb, wb, penalty)
+        logs = tracker.update(value, stop - start, yb, out, wb)
+        callbacks.on_test_batch_end(b, logs)
+    callbacks.on_test_end(logs)
+    return logs
+
+
+def predict_loop(model, x, *, batch_size, callbacks) -> np.ndarray:
+    """Inference over ``x`` in batches, written into one preallocated output array."""
+    n = x.shape[0]
+    plan = model._plan(min(batch_size, max(n, 1)), x.shape[1:])
+    result = np.empty((n,) + plan.shapes[-1], plan.dtype)
+    callbacks.on_predict_begin()
+    for b, start, stop in batches(n, batch_size):
+        callbacks.on_predict_batch_begin(b)
+        result[start:stop] = plan.forward(x[start:stop], training=False)
+        callbacks.on_predict_batch_end(b, {"outputs": result[start:stop]})
+    callbacks.on_predict_end()
+    return result

@@ -1,0 +1,260 @@
+"""pm_gemm against a NumPy float64 reference: size sweep across every block edge, all transposes, all variants."""
+import numpy as np
+import pytest
+
+from pymodel._native import ffi, gemm, lib
+
+DTYPES = [np.float32, np.float64]
+TRANS = [(False, False), (False, True), (True, False), (True, True)]
+# (m, n, k) crossing the small-path limit, MR +- 1 (4, 6, 12, 14), NR +- 1
+# (4, 8, 16, 32), KC +- 1 (256, 512), MC (128, 144, 288) and NC (2048, 4096).
+SIZES = [
+    (1, 1, 1), (2, 3, 5), (7, 13, 17), (16, 16, 16), (3, 5, 300), (1, 33, 257),
+    (5, 7, 64), (6, 16, 32), (7, 17, 33), (11, 31, 255), (12, 32, 256),
+    (13, 33, 257), (14, 47, 100), (15, 65, 513), (29, 64, 40), (64, 48, 31),
+    (129, 9, 70), (145, 40, 20), (289, 5, 11), (97, 130, 129), (2, 2049, 3), (1, 4097, 2),
+]
+
+
+def supported_variants():
+    names = []
+    for name in ("portable", "avx2", "avx512"):
+        try:
+            gemm.set_variant(name)
+        except ValueError:
+            continue
+        names.append(name)
+    gemm.set_variant("auto")
+    return names
+
+
+VARIANTS = supported_variants()
+
+
+@pytest.fixture(autouse=True)
+def restore_defaults():
+    yield
+    gemm.set_variant("auto")
+    gemm.set_num_threads(0)
+
+
+def operands(rng, m, n, k, ta, tb, dtype):
+    a = rng.uniform(-1, 1, (k, m) if ta else (m, k)).astype(dtype)
+    b = rng.uniform(-1, 1, (n, k) if tb else (k, n)).astype(dtype)
+    return a, b
+
+
+def reference(a, b, ta, tb, alpha, beta, c0):
+    """alpha op(a) op(b) + beta c0 in float64, and an error bound scaled by |terms|."""
+    a64, b64 = a.astype(np.float64), b.astype(np.float64)
+    a64, b64 = (a64.T if ta else a64), (b64.T if tb else b64)
+    ref = alpha * (a64 @ b64)
+    scale = abs(alpha) * (np.abs(a64) @ np.abs(b64))
+    if beta != 0:
+        ref += beta * c0.astype(np.float64)
+        scale += abs(beta) * np.abs(c0.astype(np.float64))
+    return ref, scale
+
+
+def assert_close(c, a, b, ta, tb, alpha=1.0, beta=0.0, c0=None):
+    ref, scale = reference(a, b, ta, tb, alpha, beta, c0)
+    k = a.shape[0] if ta else a.shape[1]
+    rtol = (1e-5 if c.dtype == np.float32 else 1e-12) * max(1.0, k / 64)
+    err = np.abs(c.astype(np.float64) - ref)
+    assert np.all(np.isfinite(c))
+    assert np.all(err <= rtol * scale + 1e-30), f"max err {err.max()} vs {rtol * scale.max()}"
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_every_variant_matches_numpy_over_the_size_sweep(variant):
+    gemm.set_variant(variant)
+    assert gemm.get_variant() == variant
+    rng = np.random.default_rng(1)
+    for m, n, k in SIZES:
+        for ta, tb in TRANS:
+            for dtype in DTYPES:
+                a, b = operands(rng, m, n, k, ta, tb, dtype)
+                c = np.full((m, n), np.nan, dtype=dtype)
+                gemm.gemm(a, b, trans_a=ta, trans_b=tb, c=c)
+                assert_close(c, a, b, ta, tb)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("alpha,beta", [(0.5, 0.0), (-1.5, 2.0), (1.0, 1.0), (2.0, -0.25)])
+def test_alpha_and_beta_scale_product_and_old_c(dtype, alpha, beta):
+    rng = np.random.default_rng(2)
+    for m, n, k in [(3, 4, 5), (37, 41, 300), (70, 33, 9)]:
+        for ta, tb in TRANS:
+            a, b = operands(rng, m, n, k, ta, tb, dtype)
+            c0 = rng.uniform(-1, 1, (m, n)).astype(dtype)
+            c = c0.copy()
+            out = gemm.gemm(a, b, trans_a=ta, trans_b=tb, alpha=alpha, beta=beta, c=c)
+            assert out is c
+            assert_close(c, a, b, ta, tb, alpha, beta, c0)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_beta_zero_never_reads_c_so_nan_does_not_leak(dtype):
+    rng = np.random.default_rng(3)
+    for m, n, k in [(2, 3, 4), (50, 70, 90), (13, 33, 600)]:
+        a, b = operands(rng, m, n, k, False, False, dtype)
+        c = np.full((m, n), np.nan, dtype=dtype)
+        gemm.gemm(a, b, c=c, beta=0.0)
+        assert np.all(np.isfinite(c))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_alpha_zero_or_empty_k_only_scales_c(dtype):
+    rng = np.random.default_rng(4)
+    a, b = operands(rng, 40, 50, 60, False, False, dtype)
+    c0 = rng.uniform(-1, 1, (40, 50)).astype(dtype)
+    c = c0.copy()
+    gemm.gemm(a, b, alpha=0.0, beta=3.0, c=c)
+    np.testing.assert_array_equal(c, c0 * dtype(3.0))
+    c = np.full((40, 50), np.nan, dtype=dtype)
+    gemm.gemm(np.ones((40, 0), dtype), np.ones((0, 50), dtype), c=c)
+    np.testing.assert_array_equal(c, np.zeros((40, 50), dtype))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_inputs_are_left_untouched(dtype):
+    rng = np.random.default_rng(5)
+    for m, n, k in [(3, 2, 4), (100, 90, 300)]:
+        for ta, tb in TRANS:
+            a, b = operands(rng, m, n, k, ta, tb, dtype)
+            a0, b0 = a.copy(), b.copy()
+            gemm.gemm(a, b, trans_a=ta, trans_b=tb)
+            np.testing.assert_array_equal(a, a0)
+            np.testing.assert_array_equal(b, b0)
+
+
+def test_results_are_bitwise_identical_for_one_and_two_threads():
+    rng = np.random.default_rng(6)
+    for variant in VARIANTS:
+        gemm.set_variant(variant)
+        for dtype in DTYPES:
+            for m, n, k in [(200, 300, 150), (33, 700, 600)]:
+                for ta, tb in TRANS:
+                    a, b = operands(rng, m, n, k, ta, tb, dtype)
+                    gemm.set_num_threads(1)
+                    one = gemm.gemm(a, b, trans_a=ta, trans_b=tb)
+                    gemm.set_num_threads(2)
+                    two = gemm.gemm(a, b, trans_a=ta, trans_b=tb)
+                    assert one.tobytes() == two.tobytes()
+
+
+def test_workspace_is_reusable_and_may_be_misaligned():
+    rng = np.random.default_rng(7)
+    big = np.empty(gemm.workspace_bytes(300, 300, 300, np.float32) + 3, np.uint8)
+    work = big[3:]
+    for m, n, k in [(300, 300, 300), (50, 7, 260), (1, 1, 1)]:
+        a, b = operands(rng, m, n, k, False, False, np.float32)
+        assert gemm.workspace(m, n, k, np.float32).nbytes <= work.nbytes
+        assert_close(gemm.gemm(a, b, work=work), a, b, False, False)
+
+
+def test_thread_count_round_trips_and_zero_restores_the_default():
+    default = gemm.get_num_threads()
+    assert default >= 1
+    gemm.set_num_threads(3)
+    assert gemm.get_num_threads() in (1, 3)  # 1 in builds without OpenMP
+    gemm.set_num_threads(0)
+    assert gemm.get_num_threads() == default
+
+
+def test_portable_variant_is_always_available_and_auto_picks_the_best():
+    assert "portable" in VARIANTS
+    gemm.set_variant("auto")
+    assert gemm.get_variant() == VARIANTS[-1]
+
+
+# ------------------------------------------------------------------ errors
+
+def test_mismatched_inner_dimensions_raise_naming_both_shapes():
+    a, b = np.ones((3, 4), np.float32), np.ones((5, 6), np.float32)
+    with pytest.raises(ValueError, match=r"a.shape=\(3, 4\), b.shape=\(5, 6\)"):
+        gemm.gemm(a, b)
+    with pytest.raises(ValueError, match="inner dimensions"):
+        gemm.gemm(a, np.ones((6, 4), np.float32))
+
+
+@pytest.mark.parametrize("call,exc,match", [
+    (lambda: gemm.gemm(np.ones((2, 2), np.float32), np.ones((2, 2))), TypeError, "dtype"),
+    (lambda: gemm.gemm(np.ones((2, 2), np.int32), np.ones((2, 2), np.int32)), TypeError, "float32 or float64"),
+    (lambda: gemm.gemm(np.ones(4), np.ones((4, 2))), ValueError, "2-D"),
+    (lambda: gemm.gemm(np.ones((4, 4))[:, ::2], np.ones((2, 2))), ValueError, "C-contiguous"),
+    (lambda: gemm.gemm(np.ones((2, 2)), np.ones((2, 2)), c=np.ones((2, 3))), ValueError, "shape"),
+    (lambda: gemm.gemm(np.ones((2, 2)), np.ones((2, 2)), c=np.ones((2, 2), np.float32)), TypeError, "dtype"),
+    (lambda: gemm.gemm(np.ones((2, 2)), np.ones((2, 2)), beta=1.0), ValueError, "beta"),
+    (lambda: gemm.gemm(np.ones((64, 64)), np.ones((64, 64)), work=np.empty(8, np.uint8)), ValueError, "too small"),
+    (lambda: gemm.gemm(np.ones((64, 64)), np.ones((64, 64)), work=np.empty(10**6)), TypeError, "uint8"),
+    (lambda: gemm.set_variant("sse9"), ValueError, "Received: name='sse9'"),
+])
+def test_bad_arguments_raise_before_reaching_c(call, exc, match):
+    with pytest.raises(exc, match=match):
+        call()
+
+
+def test_output_must_be_writable_and_not_overlap_inputs():
+    a = np.ones((4, 4))
+    with pytest.raises(ValueError, match="overlap a"):
+        gemm.gemm(a, np.ones((4, 4)), c=a)
+    c = np.ones((4, 4))
+    c.flags.writeable = False
+    with pytest.raises(ValueError, match="writable"):
+        gemm.gemm(a, np.ones((4, 4)), c=c)
+
+
+# --------------------------------------------------------- the C layer itself
+
+def c_gemm(ta=0, tb=0, m=4, n=4, k=4, lda=4, ldb=4, ldc=4, a=True, b=True, c=True,
+           work=None, work_bytes=None, fn=lib.pm_gemm_f32):
+    buf = ffi.new("float[]", 64)
+    w = ffi.new("char[]", 1 << 16) if work is None else work
+    nbytes = (1 << 16) if work_bytes is None else work_bytes
+    return fn(ta, tb, m, n, k, 1.0, buf if a else ffi.NULL, lda, buf if b else ffi.NULL, ldb,
+              0.0, buf if c else ffi.NULL, ldc, w, nbytes)
+
+
+@pytest.mark.parametrize("kwargs", [
+    dict(m=-1), dict(n=-2), dict(k=-3), dict(ta=2), dict(tb=-1),
+    dict(lda=3), dict(ldb=3), dict(ldc=3), dict(ta=1, m=5, k=2, lda=4),
+    dict(a=False), dict(b=False), dict(c=False),
+    dict(work=ffi.NULL, work_bytes=8), dict(work_bytes=-1),
+    dict(m=3, lda=2**62, k=4),
+])
+def test_c_gemm_rejects_bad_sizes_strides_and_pointers(kwargs):
+    assert c_gemm(**kwargs) == lib.PM_EINVAL
+
+
+def test_c_gemm_reports_a_small_workspace_and_accepts_empty_products():
+    need = lib.pm_gemm_workspace_size_f32(100, 100, 100)
+    assert need > 0 and lib.pm_gemm_workspace_size_f32(-1, 5, 5) == 0
+    buf = ffi.new("float[]", 100 * 100)
+    work = ffi.new("char[]", need)
+    args = (0, 0, 100, 100, 100, 1.0, buf, 100, buf, 100, 0.0, ffi.new("float[]", 100 * 100), 100)
+    assert lib.pm_gemm_f32(*args, work, need - 1) == lib.PM_ENOMEM
+    assert lib.pm_gemm_f32(*args, work, need) == lib.PM_OK
+    assert c_gemm(m=0, a=False, c=False, work=ffi.NULL, work_bytes=0) == lib.PM_OK
+    assert lib.pm_gemm_set_variant(99) == lib.PM_EINVAL
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_c_gemm_honours_leading_dimensions_larger_than_the_rows(dtype):
+    rng = np.random.default_rng(8)
+    m, n, k = 37, 45, 290
+    for ta, tb in TRANS:
+        a_full = rng.uniform(-1, 1, (k + 3, m + 5) if ta else (m + 3, k + 5)).astype(dtype)
+        b_full = rng.uniform(-1, 1, (n + 2, k + 7) if tb else (k + 2, n + 7)).astype(dtype)
+        a = a_full[:k, :m] if ta else a_full[:m, :k]
+        b = b_full[:n, :k] if tb else b_full[:k, :n]
+        c_full = np.full((m, n + 9), -7.0, dtype)
+        work = gemm.workspace(m, n, k, dtype)
+        ct = "float *" if dtype == np.float32 else "double *"
+        fn = lib.pm_gemm_f32 if dtype == np.float32 else lib.pm_gemm_f64
+        status = fn(int(ta), int(tb), m, n, k, 1.0, ffi.from_buffer(ct, a_full), a_full.shape[1],
+                    ffi.from_buffer(ct, b_full), b_full.shape[1], 0.0, ffi.from_buffer(ct, c_full),
+                    c_full.shape[1], ffi.from_buffer(work), work.nbytes)
+        assert status == lib.PM_OK
+        assert_close(c_full[:, :n].copy(), np.ascontiguousarray(a), np.ascontiguousarray(b), ta, tb)
+        assert np.all(c_full[:, n:] == -7.0)
