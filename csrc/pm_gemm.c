@@ -10,10 +10,6 @@
  */
 #include "pm_gemm.h"
 
-#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
-#define PM_GEMM_X86 1
-#endif
-
 /* PM_GEMM_AUTO, or the variant forced by pm_gemm_set_variant. */
 static int pm_gemm_forced = PM_GEMM_AUTO;
 
@@ -22,6 +18,15 @@ static int pm_gemm_cpu_has(int variant)
     switch (variant) {
     case PM_GEMM_PORTABLE:
         return 1;
+#ifdef PM_GEMM_X86
+    case PM_GEMM_AVX2:
+        __builtin_cpu_init();
+        return pm_gemm_avx2_f32.ukr && __builtin_cpu_supports("avx2") &&
+               __builtin_cpu_supports("fma");
+    case PM_GEMM_AVX512:
+        __builtin_cpu_init();
+        return pm_gemm_avx512_f32.ukr && __builtin_cpu_supports("avx512f");
+#endif
     default:
         return 0;
     }

@@ -49,6 +49,12 @@ extern const pm_gemm_arch_f64 pm_gemm_avx2_f64, pm_gemm_avx512_f64;
 /* The variant in use (PM_GEMM_PORTABLE, PM_GEMM_AVX2 or PM_GEMM_AVX512). */
 int pm_gemm_variant_resolved(void);
 
+/* x86 with GCC/Clang: SIMD kernels via target attributes, chosen at run
+ * time with __builtin_cpu_supports (never -march=native). */
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+#define PM_GEMM_X86 1
+#endif
+
 #ifdef _OPENMP
 #define PM_OMP(directive) _Pragma(#directive)
 #else

@@ -1,0 +1,28 @@
+/*
+ * pm_dense.c -- the fully connected layer, y = act(x @ w + b), and its
+ * backward pass, on pm_gemm and the activation kernels.
+ *
+ * Passes over memory are fused where the pieces allow: the bias is GEMM's
+ * initial C (beta = 1), the activation runs in place on z when y == z, and
+ * db is summed from dz while dz is still in cache.
+ */
+#include <string.h>
+
+#include "pm_internal.h"
+
+static int pm_act_kind_ok(int kind)
+{
+    return kind >= PM_ACT_LINEAR && kind <= PM_ACT_LOG_SOFTMAX;
+}
+
+#define T float
+#define SUF f32
+#include "pm_dense_tmpl.inc"
+#undef T
+#undef SUF
+
+#define T double
+#define SUF f64
+#include "pm_dense_tmpl.inc"
+#undef T
+#undef SUF
