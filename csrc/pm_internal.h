@@ -1,5 +1,5 @@
 /*
- * pm_internal.h -- private helpers shared by the csrc/*.c files.
+ * pm_internal.h -- private helpers shared by the C sources in csrc/.
  *
  * Dtype templates: a kernel body is written once in a pm_<concern>_tmpl.inc
  * file that uses T (the element type) and PM_FN(name) (name_f32 / name_f64),

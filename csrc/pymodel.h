@@ -196,7 +196,8 @@ typedef struct pm_loss {
 } pm_loss;
 
 /* per_sample[i] = loss of row i (rows x cols predictions; y_true is rows x
- * cols, or rows labels for SCCE). PM_EINVAL on a label outside [0, cols). */
+ * cols, or rows labels for SCCE). PM_EINVAL on a label that is not an
+ * integer in [0, cols). */
 int pm_loss_fwd_f32(pm_loss loss, int64_t rows, int64_t cols,
                     const float *y_true, const float *y_pred, float *per_sample);
 int pm_loss_fwd_f64(pm_loss loss, int64_t rows, int64_t cols,

@@ -70,6 +70,8 @@ ffibuilder.set_source(
     "pymodel._C",
     '#include "pymodel.h"',
     sources=[str(p.relative_to(ROOT)) for p in sorted(CSRC.glob("*.c"))],
+    # The dtype templates and headers are #included: a change to them must rebuild too.
+    depends=[str(p.relative_to(ROOT)) for p in sorted(CSRC.glob("*.[hi]*"))],
     include_dirs=[str(CSRC.relative_to(ROOT))],
     extra_compile_args=compile_args() + OPENMP,
     extra_link_args=link_args() + OPENMP,

@@ -123,6 +123,12 @@ def nadam_schedule(t: int, beta_1: float, beta_2: float, u_product: float,
     variable updates it, the others reuse it), so call this once per step,
     pass the result to every variable's ``nadam_step`` and keep ``u_prod`` as
     the next step's ``u_product``.
+
+    NOTE: that is tf-keras's eager behaviour. Inside ``model.fit`` (a
+    tf.function, no XLA on CPU) its ``tf.cond`` on a Python-side counter is
+    traced once per variable, and the product is then re-multiplied by
+    ``u_t`` for every variable but one from the second step on; a model with
+    a single variable is unaffected.
     """
     f = np.dtype(dtype).type
     t = _step(t)
