@@ -33,12 +33,15 @@ def _eprint(*lines: str) -> None:
         print(line, file=sys.stderr)
 
 
-def _have_matplotlib() -> bool:
+def _plotter() -> Callable | None:
+    """``pymodel.plotting.plot_history`` if matplotlib (and the plotting module) can be imported."""
     try:
         import matplotlib  # noqa: F401
+
+        from pymodel.plotting import plot_history
     except ImportError:
-        return False
-    return True
+        return None
+    return plot_history
 
 
 def _set_seed(seed: int) -> None:
@@ -59,7 +62,7 @@ def _output_paths(spec: dict, out_dir: pathlib.Path, predicting: bool) -> dict[s
     if "predictions" in outputs or predicting:
         names["predictions"] = outputs.get("predictions", "predictions.csv")
     plot = outputs.get("plot", True)
-    if plot is not False and _have_matplotlib():
+    if plot is not False and _plotter() is not None:
         names["plot"] = plot if isinstance(plot, str) else str(pathlib.PurePath(names["history"]).with_suffix(".png"))
     return {k: out_dir / v for k, v in names.items()}
 
@@ -167,8 +170,7 @@ def run_spec(path, *, epochs: int | None = None, seed: int | None = None, output
     if "weights" in outputs:
         saving.save_weights(model, outputs["weights"])
     if "plot" in outputs:
-        from pymodel.plotting import plot_history
-        plot_history(hist, str(outputs["plot"]))
+        _plotter()(hist, str(outputs["plot"]))
     elif spec.get("outputs", {}).get("plot", True) is not False and not quiet:
         _eprint(PLOT_HINT)
     for key, p in outputs.items():
@@ -265,11 +267,10 @@ def _cmd_plot(args) -> int:
         history = history["history"]
     if not isinstance(history, dict) or not all(isinstance(v, list) for v in history.values()):
         raise UsageError(f"{path}: expected an object of metric name -> list of numbers")
-    if not _have_matplotlib():
+    plot_history = _plotter()
+    if plot_history is None:
         _eprint(PLOT_HINT)
         return 1
-    from pymodel.plotting import plot_history
-
     plot_history(history, args.output)
     return 0
 

@@ -103,7 +103,7 @@ def test_run_rejects_mismatched_data_before_training(tmp_path, capsys):
 
 
 def test_plot_without_matplotlib_says_how_to_get_it(tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr(cli, "_have_matplotlib", lambda: False)
+    monkeypatch.setattr(cli, "_plotter", lambda: None)
     history = tmp_path / "history.json"
     history.write_text(json.dumps({"loss": [1.0, 0.5]}))
     assert cli.main(["plot", str(history), "-o", str(tmp_path / "c.png")]) == 1
