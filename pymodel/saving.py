@@ -79,8 +79,14 @@ def _rng_of(model):
     return rng if isinstance(rng, np.random.Generator) else None
 
 
-def save_model(model, path) -> None:
+def _check_overwrite(path, overwrite: bool) -> None:
+    if not overwrite and os.path.exists(path):
+        raise FileExistsError(f"{os.fspath(path)} already exists (pass overwrite=True to replace it)")
+
+
+def save_model(model, path, *, overwrite: bool = True) -> None:
     """Write ``model`` (config, weights, compile config, optimizer state) to one zip file at ``path``."""
+    _check_overwrite(path, overwrite)
     compiled = getattr(model, "optimizer", None) is not None
     config = {
         "format": MODEL_FORMAT,
@@ -162,8 +168,9 @@ def _assign(model, weights: list[np.ndarray], path) -> None:
     model.set_weights(weights)
 
 
-def save_weights(model, path) -> None:
+def save_weights(model, path, *, overwrite: bool = True) -> None:
     """Write ``model.get_weights()`` to an .npz file at ``path`` (atomically)."""
+    _check_overwrite(path, overwrite)
     data = _npz_bytes(_indexed(model.get_weights()))
     atomic_write(path, lambda f: f.write(data))
 
