@@ -2,7 +2,7 @@
 
 A model file is a zip archive holding:
   ``config.json``    format version, the model config (Keras ``to_json`` envelope), the compile config,
-                     and the model's shuffling RNG state when it has one;
+                     the model's shuffling RNG state and each Dropout layer's mask RNG state;
   ``weights.npz``    the weights in ``get_weights()`` order, keys ``000000``, ``000001``, ...;
   ``optimizer.npz``  the optimizer state (slots and ``iterations``), so training resumes exactly.
 Files are written atomically (temp file in the same folder, fsync, ``os.replace``) and read with
@@ -84,6 +84,14 @@ def _check_overwrite(path, overwrite: bool) -> None:
         raise FileExistsError(f"{os.fspath(path)} already exists (pass overwrite=True to replace it)")
 
 
+def _layer_rngs(model):
+    """(index, C random state) of layers that draw random numbers (Dropout), so resumed masks match."""
+    for i, layer in enumerate(model.layers):
+        make_state = getattr(layer, "_random_state", None)
+        if make_state is not None:
+            yield i, make_state()
+
+
 def save_model(model, path, *, overwrite: bool = True) -> None:
     """Write ``model`` (config, weights, compile config, optimizer state) to one zip file at ``path``."""
     _check_overwrite(path, overwrite)
@@ -96,6 +104,9 @@ def save_model(model, path, *, overwrite: bool = True) -> None:
     rng = _rng_of(model)
     if rng is not None:
         config["rng_state"] = rng.bit_generator.state
+    layer_states = {str(i): list(s.state) for i, s in _layer_rngs(model)}
+    if layer_states:
+        config["layer_rng_states"] = layer_states
     members = {_CONFIG: json.dumps(config, indent=1).encode(), _WEIGHTS: _npz_bytes(_indexed(model.get_weights()))}
     if compiled:
         members[_OPTIMIZER] = _npz_bytes({k: np.asarray(v) for k, v in model.optimizer.get_state().items()})
@@ -151,6 +162,10 @@ def load_model(path, *, compile: bool = True):
     rng = _rng_of(model)
     if rng is not None and config.get("rng_state"):
         rng.bit_generator.state = config["rng_state"]
+    saved = config.get("layer_rng_states", {})
+    for i, state in _layer_rngs(model):
+        if str(i) in saved:
+            state.state = saved[str(i)]
     return model
 
 
