@@ -1,18 +1,19 @@
-"""Regenerate the example datasets (CSV with a header row) reproducibly: ``python examples/data/make_datasets.py``.
+"""Regenerate the example datasets (CSV with a header row) reproducibly: ``python examples/data/make_datasets.py [OUT_DIR]``.
 
 blobs_{train,test}.csv       3 classes of 4-D Gaussian blobs; columns x1..x4, label (0, 1, 2)
 regression_{train,test}.csv  y = 1.5 x1 - 2 x2^2 + sin(pi x3) + noise(0.05), x uniform in [-1, 1]^3
 """
 import pathlib
+import sys
 
 import numpy as np
 
-HERE = pathlib.Path(__file__).resolve().parent
+OUT = pathlib.Path(sys.argv[1]) if len(sys.argv) > 1 else pathlib.Path(__file__).resolve().parent
 
 
 def write(name: str, header: list[str], rows: np.ndarray) -> None:
     lines = [",".join(header)] + [",".join(f"{v:.6g}" for v in row) for row in rows]
-    (HERE / name).write_text("\n".join(lines) + "\n")
+    (OUT / name).write_text("\n".join(lines) + "\n")
 
 
 def blobs(rng: np.random.Generator, n_per_class: int) -> np.ndarray:
