@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import json
 import math
 import re
 import sys
@@ -311,7 +312,7 @@ def to_model(graph: Graph, spec: dict, *, allow_import: bool = False, base_dir=N
     built = []
     for node in graph.nodes:
         kwargs = dict(node.kwargs)
-        if "dtype" in spec and node.class_name != "InputLayer":
+        if "dtype" in spec:
             kwargs.setdefault("dtype", spec["dtype"])
         try:
             built.append(getattr(layer_module, node.class_name)(**kwargs))
@@ -326,7 +327,11 @@ def to_model(graph: Graph, spec: dict, *, allow_import: bool = False, base_dir=N
         if is_custom_name(loss):
             loss = _import_function(loss, "/compile/loss", allow_import, base_dir)
         else:
-            loss = losses.get(keras_object(loss))
+            loss = keras_object(loss)
+            if isinstance(loss, dict):  # Keras 2.13+ writes the wrapped function too; the class implies it
+                loss = {"class_name": loss["class_name"],
+                        "config": {k: v for k, v in loss["config"].items() if k not in ("fn", "type")}}
+            loss = losses.get(loss)
         mets = []
         for i, m in enumerate(section.get("metrics", [])):
             if is_custom_name(m):
@@ -364,11 +369,12 @@ def to_spec(model, *, name: str | None = None) -> dict:
 
     ``from_spec(to_spec(model))`` builds the same graph (same layers, arguments and shapes).
     """
-    config = model.get_config()
+    config = json.loads(model.to_json())["config"]  # JSON types (lists, not tuples)
     layers = [{"type": entry["class_name"], **entry["config"]} for entry in config["layers"]]
     spec: dict[str, Any] = {"format": FORMAT, "name": name or config.get("name", "model"),
                             "model": {"name": config.get("name", "model"), "layers": layers}}
     compile_config = model.get_compile_config() if getattr(model, "optimizer", None) is not None else None
+    compile_config = json.loads(json.dumps(compile_config)) if compile_config else None
     if compile_config:
         section = _drop_none(dict(compile_config))
         opt = section.get("optimizer")

@@ -127,3 +127,65 @@ def test_prepare_loads_every_data_form_relative_to_the_spec(tmp_path):
     np.testing.assert_array_equal(prepared.sets["test"][0], x)
     np.testing.assert_array_equal(prepared.x_predict, x)
     assert prepared.graph.input_shape == (2,)
+
+
+# -- spec <-> Sequential --------------------------------------------------------------------------
+
+import pymodel as keras  # noqa: E402
+from pymodel import spec as spec_module  # noqa: E402
+
+XOR_SPEC = json.loads((pathlib.Path(__file__).parent.parent / "examples" / "xor.json").read_text())
+
+
+def fresh(build):
+    keras.backend.clear_session()
+    keras.utils.set_random_seed(0)
+    return build()
+
+
+def test_spec_and_python_code_build_the_same_model():
+    from_spec = fresh(lambda: compiler.from_spec(XOR_SPEC))
+
+    def python():
+        model = keras.Sequential([keras.layers.Dense(4, activation="sigmoid", input_dim=3),
+                                  keras.layers.Dense(1, activation="sigmoid")], name="xor")
+        model.compile(optimizer=keras.optimizers.SGD(learning_rate=1.0), loss="mean_squared_error")
+        return model
+
+    by_hand = fresh(python)
+    assert isinstance(from_spec, keras.Sequential)
+    assert from_spec.to_json() == by_hand.to_json()
+    assert from_spec.get_compile_config() == by_hand.get_compile_config()
+    for a, b in zip(from_spec.get_weights(), by_hand.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_to_spec_then_from_spec_round_trips_layers_and_compile():
+    source = json.loads((VALID / "every_layer_and_argument.json").read_text())
+    model = fresh(lambda: compiler.from_spec(source))
+    written = model.to_spec()
+    spec_module.validate(written)
+    rebuilt = fresh(lambda: keras.Sequential.from_spec(written))
+    assert rebuilt.to_json() == model.to_json()
+    assert rebuilt.get_compile_config() == model.get_compile_config()
+    assert all(w.dtype == np.float64 for w in rebuilt.get_weights())
+    assert compiler.to_spec(rebuilt) == written
+
+
+def test_keras_2_12_document_loads_back_to_the_same_json():
+    source = json.loads((VALID / "keras_2_12_to_json.json").read_text())
+    model = fresh(lambda: compiler.from_spec(source))
+    assert json.loads(model.to_json())["config"] == source["model"]["config"]
+
+
+def test_a_custom_loss_is_imported_only_when_allowed(tmp_path):
+    (tmp_path / "mylosses.py").write_text(
+        "import numpy as np\n\ndef half_mse(y_true, y_pred):\n    return 0.5 * np.mean((y_pred - y_true) ** 2, axis=-1)\n")
+    spec = dict(XOR_SPEC, compile={"optimizer": "sgd", "loss": "mylosses:half_mse"})
+    with pytest.raises(SpecError) as info:
+        compiler.from_spec(spec, base_dir=tmp_path)
+    assert only_issue(info).pointer == "/compile/loss" and "allow_import=True" in only_issue(info).message
+    model = compiler.from_spec(spec, base_dir=tmp_path, allow_import=True)
+    assert model.loss.__name__ == "half_mse"
+    with pytest.raises(SpecError, match="cannot import 'mylosses:nope'"):
+        compiler.from_spec(dict(spec, compile={"loss": "mylosses:nope"}), base_dir=tmp_path, allow_import=True)
