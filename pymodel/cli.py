@@ -44,6 +44,11 @@ def _plotter() -> Callable | None:
     return plot_history
 
 
+def clear_session() -> None:
+    from pymodel import backend
+    backend.clear_session()
+
+
 def _set_seed(seed: int) -> None:
     np.random.seed(seed)
     try:
@@ -95,7 +100,7 @@ def _callbacks(spec: dict, out_dir: pathlib.Path) -> list:
 
 
 def run_spec(path, *, epochs: int | None = None, seed: int | None = None, output_dir=None,
-             overwrite: bool = False, allow_import: bool = False, quiet: bool = False,
+             overwrite: bool = False, allow_import: bool = False, quiet: bool = False, progress: bool = True,
              print_fn: Callable[[str], None] = print) -> dict[str, Any]:
     """Validate, compile, fit, evaluate and predict as the spec at ``path`` says; write its outputs.
 
@@ -132,6 +137,7 @@ def run_spec(path, *, epochs: int | None = None, seed: int | None = None, output
     out_dir.mkdir(parents=True, exist_ok=True)
 
     dtype = np.dtype(spec.get("dtype", "float32"))
+    clear_session()  # each run names its layers afresh (dense, dense_1, ...), as a new process would
     model = compiler.to_model(graph, spec, allow_import=allow_import, base_dir=base)
     if not quiet:
         model.summary(print_fn=print_fn)
@@ -142,7 +148,7 @@ def run_spec(path, *, epochs: int | None = None, seed: int | None = None, output
     fit.pop("callbacks", None)
     if epochs is not None:
         fit["epochs"] = epochs
-    if quiet:
+    if quiet or not progress:  # the progress bar writes to stdout
         fit["verbose"] = 0
     if "validation" in evaluated:
         fit["validation_data"] = tuple(a.astype(dtype) for a in evaluated["validation"])
@@ -191,8 +197,8 @@ def run_spec(path, *, epochs: int | None = None, seed: int | None = None, output
 def _cmd_run(args) -> int:
     to_stderr = (lambda s: print(s, file=sys.stderr)) if args.json else print
     result = run_spec(args.spec, epochs=args.epochs, seed=args.seed, output_dir=args.output_dir,
-                      overwrite=args.overwrite, allow_import=args.allow_import, quiet=args.quiet or args.json,
-                      print_fn=to_stderr)
+                      overwrite=args.overwrite, allow_import=args.allow_import, quiet=args.quiet,
+                      progress=not args.json, print_fn=to_stderr)
     if args.json:
         print(json.dumps(result))
     return 0
@@ -222,6 +228,7 @@ def _cmd_summary(args) -> int:
             raise
         x = data_io.load_dataset(spec["data"]["train"], path.parent, ["data", "train"])[0]
         graph = compiler.build_graph(spec, x.shape[1:])
+    clear_session()
     model = compiler.to_model(graph, {k: v for k, v in spec.items() if k != "compile"})
     model.summary(print_fn=print)
     return 0

@@ -126,3 +126,81 @@ def test_predict_with_a_foreign_file_is_a_one_line_error(tmp_path, capsys):
     assert cli.main(["predict", str(foreign), str(inputs), "-o", str(tmp_path / "p.csv")]) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and str(foreign) in err and "not a pymodel model file" in err
+
+
+# -- with training ---------------------------------------------------------------------------------
+
+import numpy as np  # noqa: E402
+
+
+def test_run_json_prints_only_a_machine_readable_result(tmp_path, capsys):
+    spec = write(tmp_path, dict(XOR, outputs={"model": "xor.pmz", "plot": False}))
+    assert cli.main(["run", str(spec), "--json", "--epochs", "3", "--output-dir", str(tmp_path / "out")]) == 0
+    out, err = capsys.readouterr()
+    result = json.loads(out)
+    assert result["epochs"] == 3 and set(result["history"]) == {"loss"}
+    assert set(result["outputs"]) == {"history", "metrics", "model"}
+    assert json.loads((tmp_path / "out" / "history.json").read_text())["loss"][-1] == result["history"]["loss"]
+    assert "Total params: 21" in err
+
+
+def test_run_prints_summary_and_metrics_and_overwrites_only_when_asked(tmp_path, capsys):
+    spec = write(tmp_path, XOR)
+    assert cli.main(["run", str(spec)]) == 0
+    out = capsys.readouterr().out
+    assert 'Model: "xor"' in out and "train: loss: " in out and "wrote history:" in out
+    assert cli.main(["run", str(spec)]) == 2
+    capsys.readouterr()
+    assert cli.main(["run", str(spec), "--overwrite", "--quiet", "--seed", "3"]) == 0
+    assert capsys.readouterr() == ("", "")
+
+
+def test_run_with_the_same_seed_is_reproducible(tmp_path):
+    spec = write(tmp_path, XOR)
+    for out in ("a", "b"):
+        assert cli.main(["run", str(spec), "--quiet", "--output-dir", str(tmp_path / out)]) == 0
+    assert (tmp_path / "a" / "history.json").read_text() == (tmp_path / "b" / "history.json").read_text()
+
+
+def test_run_without_a_plotter_says_how_to_get_one(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(cli, "_plotter", lambda: None)
+    assert cli.main(["run", str(write(tmp_path, dict(XOR, outputs={})))]) == 0
+    assert cli.PLOT_HINT in capsys.readouterr().err.splitlines()
+
+
+def test_summary_prints_the_keras_table(capsys):
+    assert cli.main(["summary", str(EXAMPLES / "blobs.json")]) == 0
+    out = capsys.readouterr().out
+    assert " dense (Dense)               (None, 16)                80        " in out
+    assert "Total params: 131" in out
+
+
+def test_predict_reads_and_writes_npy_and_csv(tmp_path, capsys):
+    spec = write(tmp_path, dict(XOR, outputs={"model": "m.pmz", "plot": False}))
+    assert cli.main(["run", str(spec), "--quiet"]) == 0
+    x = np.array([[0, 0, 1], [1, 1, 1]], dtype=np.float32)
+    np.save(tmp_path / "x.npy", x)
+    (tmp_path / "x.csv").write_text("a,b,c\n0,0,1\n1,1,1\n")
+    assert cli.main(["predict", str(tmp_path / "m.pmz"), str(tmp_path / "x.npy"), "-o", str(tmp_path / "p.npy")]) == 0
+    assert cli.main(["predict", str(tmp_path / "m.pmz"), str(tmp_path / "x.csv"), "-o", str(tmp_path / "p.csv")]) == 0
+    from_npy = np.load(tmp_path / "p.npy")
+    from_csv = np.loadtxt(tmp_path / "p.csv", delimiter=",", skiprows=1).reshape(-1, 1)
+    expected = keras_predict(tmp_path / "m.pmz", x)
+    np.testing.assert_array_equal(from_npy, expected)
+    np.testing.assert_allclose(from_csv, expected, rtol=1e-7)
+    assert cli.main(["predict", str(tmp_path / "m.pmz"), str(tmp_path / "x.npy"), "-o", str(tmp_path / "p.npy")]) == 2
+    assert "already exists" in capsys.readouterr().err
+
+
+def keras_predict(path, x):
+    from pymodel.models import load_model
+    return load_model(path).predict(x, verbose=0)
+
+
+def test_spec_warnings_go_to_stderr(tmp_path, capsys):
+    spec = dict(XOR, model={"layers": [{"type": "Dense", "units": 2, "activation": "softmax", "input_dim": 3}]},
+                compile={"loss": "binary_crossentropy"},
+                data={"train": {"x": XOR["data"]["train"]["x"], "y": [[1, 0], [0, 1], [0, 1], [1, 0]]}})
+    assert cli.main(["validate", str(write(tmp_path, spec))]) == 0
+    err = capsys.readouterr().err
+    assert err.startswith("warning: /compile/loss: binary_crossentropy on a softmax of width 2")
