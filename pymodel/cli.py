@@ -131,7 +131,9 @@ def run_spec(path, *, epochs: int | None = None, seed: int | None = None, output
 
     outputs = _output_paths(spec, out_dir, x_pred is not None)
     overwrite = overwrite or spec.get("outputs", {}).get("overwrite", False)
-    existing = [str(p) for p in outputs.values() if p.exists()]
+    logs = [out_dir / c[k] for c in spec.get("fit", {}).get("callbacks", []) for k in ("filepath", "filename")
+            if k in c and not c.get("append")]
+    existing = [str(p) for p in [*outputs.values(), *logs] if p.exists()]
     if existing and not overwrite:
         raise UsageError(f"output already exists: {', '.join(existing)} (use --overwrite or outputs.overwrite)")
     out_dir.mkdir(parents=True, exist_ok=True)

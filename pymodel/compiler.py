@@ -213,6 +213,9 @@ def check_targets(graph: Graph, loss: Any, y: np.ndarray | None, *, y_pointer: s
             raise SpecError([Issue(y_pointer, f"labels must be integers in [0, {width}) for {where}; found "
                                    f"{_show_value(y[bad][0])}")])
         return warnings
+    if name == "binary_crossentropy" and ((y < 0) | (y > 1)).any():
+        raise SpecError([Issue(y_pointer, f"binary_crossentropy takes targets in [0, 1] for {where}; found "
+                               f"{_show_value(y[(y < 0) | (y > 1)][0])}")])
     if name == "categorical_crossentropy" and y_shape in ((), (1,)) and width > 1:
         raise SpecError([Issue(y_pointer, f"categorical_crossentropy takes one-hot targets of width {width} for "
                                f"{where}, got shape {(None, *y_shape)}; use sparse_categorical_crossentropy "
