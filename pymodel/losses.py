@@ -26,9 +26,9 @@ def _kernels():
 
 def _float(x, like=None) -> np.ndarray:
     dtype = like.dtype if like is not None else None
-    x = np.asarray(x)
-    if dtype is None:
-        dtype = x.dtype if x.dtype in (np.float32, np.float64) else np.dtype(backend.floatx())
+    if dtype is None:  # as tf.convert_to_tensor: float arrays keep their dtype, the rest floatx
+        floating = isinstance(x, np.ndarray) and x.dtype in (np.float32, np.float64)
+        dtype = x.dtype if floating else np.dtype(backend.floatx())
     return np.ascontiguousarray(x, dtype=dtype)
 
 
