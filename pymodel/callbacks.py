@@ -118,7 +118,7 @@ class CallbackList:
     Args:
         callbacks: List of `Callback` instances (or None).
         add_history: Append a `History` callback if there is none.
-        add_progbar: Put a `ProgbarLogger` first if there is none.
+        add_progbar: Append a `ProgbarLogger` (after History) if there is none.
         model: The model the callbacks act on.
         **params: Training parameters (verbose, epochs, steps) given to `set_params`.
     """
@@ -137,12 +137,14 @@ class CallbackList:
     def _add_default_callbacks(self, add_history: bool, add_progbar: bool) -> None:
         self._progbar = next((cb for cb in self.callbacks if isinstance(cb, ProgbarLogger)), None)
         self._history = next((cb for cb in self.callbacks if isinstance(cb, History)), None)
-        if self._progbar is None and add_progbar:
-            self._progbar = ProgbarLogger(count_mode="steps")
-            self.callbacks.insert(0, self._progbar)
+        # NOTE: order as in tf-keras: user callbacks, History, ProgbarLogger; so the
+        # bar and History show keys that callbacks add to the logs (e.g. "lr").
         if self._history is None and add_history:
             self._history = History()
             self.callbacks.append(self._history)
+        if self._progbar is None and add_progbar:
+            self._progbar = ProgbarLogger(count_mode="steps")
+            self.callbacks.append(self._progbar)
 
     def append(self, callback: Callback) -> None:
         self.callbacks.append(callback)
@@ -160,8 +162,13 @@ class CallbackList:
             callback.set_model(model)
 
     def _call(self, hook: str, *args) -> None:
+        # One fresh dict of Python numbers shared by all callbacks of this hook, as
+        # in tf-keras: the caller's dict is untouched, and what one callback adds
+        # (ReduceLROnPlateau's "lr") the next ones see.
+        *args, logs = args
+        logs = {k: _to_python(v) for k, v in (logs or {}).items()}
         for callback in self.callbacks:
-            getattr(callback, hook)(*args)
+            getattr(callback, hook)(*args, logs)
 
     def on_batch_begin(self, batch, logs=None):
         self._call("on_train_batch_begin", batch, logs)
@@ -244,8 +251,9 @@ class ProgbarLogger(Callback):
     Args:
         count_mode: "steps" or "samples": what the bar counts.
         stateful_metrics: Names shown as given rather than averaged over the epoch.
-            Besides these, the model's metrics (and loss) are shown as given; when the
-            model does not list them, every logged value is, since fit logs running means.
+
+    NOTE: every logged value is shown as given, since fit logs running means (as tf-keras,
+    where all of fit's logs are the model's stateful metrics); the bar never re-averages them.
     """
 
     def __init__(self, count_mode: str = "samples", stateful_metrics: Optional[Iterable[str]] = None):
@@ -316,10 +324,8 @@ class ProgbarLogger(Callback):
         self.progbar = None
 
     def _stateful_names(self, logs) -> set:
-        metrics = getattr(self.model, "metrics", None)
-        if metrics is None:
-            return set(logs or {})
-        return {getattr(m, "name", m) for m in metrics}
+        metrics = getattr(self.model, "metrics", None) or []
+        return set(logs or {}) | {getattr(m, "name", m) for m in metrics}
 
     def _maybe_init_progbar(self, logs=None) -> None:
         names = self.stateful_metrics | self._stateful_names(logs)
@@ -368,7 +374,7 @@ class EarlyStopping(Callback):
         verbose: 1 prints when the callback acts.
         mode: "min", "max" or "auto" (direction inferred from the name).
         baseline: Value the monitored quantity must beat to reset the patience counter.
-        restore_best_weights: Restore the weights of the best epoch when stopping.
+        restore_best_weights: Restore the weights of the best epoch at the end of training.
         start_from_epoch: Epochs to wait before starting to monitor improvement.
     """
 
@@ -410,6 +416,7 @@ class EarlyStopping(Callback):
         if self.restore_best_weights and self.best_weights is None:
             # Weights after the first epoch, if no progress is ever made.
             self.best_weights = self.model.get_weights()
+            self.best_epoch = epoch
         self.wait += 1
         if self._is_improvement(current, self.best):
             self.best = current
@@ -423,15 +430,16 @@ class EarlyStopping(Callback):
         if self.wait >= self.patience and epoch > 0:
             self.stopped_epoch = epoch
             self.model.stop_training = True
-            if self.restore_best_weights and self.best_weights is not None:
-                if self.verbose > 0:
-                    _print_msg("Restoring model weights from the end of the best epoch: "
-                               f"{self.best_epoch + 1}.")
-                self.model.set_weights(self.best_weights)
 
     def on_train_end(self, logs=None):
         if self.stopped_epoch > 0 and self.verbose > 0:
             _print_msg(f"Epoch {self.stopped_epoch + 1}: early stopping")
+        # NOTE: as in tf-keras 2.21, the best weights come back at the end of
+        # training whether or not it stopped early.
+        if self.restore_best_weights and self.best_weights is not None:
+            if self.verbose > 0:
+                _print_msg(f"Restoring model weights from the end of the best epoch: {self.best_epoch + 1}.")
+            self.model.set_weights(self.best_weights)
 
     def get_monitor_value(self, logs):
         logs = logs or {}
@@ -445,9 +453,12 @@ class EarlyStopping(Callback):
         return bool(self.monitor_op(monitor_value - self.min_delta, reference_value))
 
 
-def _get_lr(optimizer) -> float:
+def _get_lr(optimizer) -> np.float32:
+    """The current learning rate as tf-keras reads it from its float32 variable."""
     lr = optimizer.learning_rate
-    return float(lr if not callable(lr) else lr(getattr(optimizer, "iterations", 0)))
+    if callable(lr):  # a LearningRateSchedule: its value at the current step
+        lr = lr(getattr(optimizer, "iterations", 0))
+    return np.float32(lr)
 
 
 def _set_lr(optimizer, value: float) -> None:
@@ -473,7 +484,7 @@ class LearningRateScheduler(Callback):
         if not hasattr(optimizer, "learning_rate"):
             raise ValueError('Optimizer must have a "lr" attribute.')
         try:
-            lr = self.schedule(epoch, _get_lr(optimizer))
+            lr = self.schedule(epoch, float(_get_lr(optimizer)))
         except TypeError:  # one-argument schedule (old API)
             lr = self.schedule(epoch)
         if not isinstance(lr, (float, np.float32, np.float64)):
@@ -556,11 +567,11 @@ class ReduceLROnPlateau(Callback):
         elif not self.in_cooldown():
             self.wait += 1
             if self.wait >= self.patience:
-                old_lr = np.float32(_get_lr(self.model.optimizer))
+                old_lr = _get_lr(self.model.optimizer)
                 if old_lr > np.float32(self.min_lr):
                     # NOTE: float32 arithmetic, as on tf-keras's float32 variable,
                     # so the printed value reads the same.
-                    new_lr = max(old_lr * np.float32(self.factor), np.float32(self.min_lr))
+                    new_lr = max(old_lr * self.factor, self.min_lr)
                     _set_lr(self.model.optimizer, new_lr)
                     if self.verbose > 0:
                         _print_msg(f"\nEpoch {epoch + 1}: ReduceLROnPlateau reducing "
@@ -610,9 +621,13 @@ class ModelCheckpoint(Callback):
         self.save_weights_only = save_weights_only
         self.save_freq = save_freq
         self.options = options
+        if "period" in kwargs:
+            _log.warning("`period` argument is deprecated. Please use `save_freq` to specify the "
+                         "frequency in number of batches seen.")
+        self.period = kwargs.get("period", 1)
         self.epochs_since_last_save = 0
         self._batches_seen_since_last_saving = 0
-        self._last_batch_seen = 0
+        self._last_batch_seen = -1
         self._current_epoch = 0
         self.best = initial_value_threshold
         if mode not in ("auto", "min", "max"):
@@ -628,7 +643,7 @@ class ModelCheckpoint(Callback):
                 self.best = -np.inf
         if self.save_freq != "epoch" and not isinstance(self.save_freq, int):
             raise ValueError(f"Unrecognized save_freq: {self.save_freq}. Expected save_freq "
-                             "are 'epoch' or integer values")
+                             'are "epoch" or integer')
 
     def on_train_batch_end(self, batch, logs=None):
         if self.save_freq == "epoch":
@@ -651,6 +666,8 @@ class ModelCheckpoint(Callback):
 
     def _save_model(self, epoch, batch, logs) -> None:
         logs = logs or {}
+        if not isinstance(self.save_freq, int) and self.epochs_since_last_save < self.period:
+            return
         filepath = self._get_file_path(epoch, batch, logs)
         self.epochs_since_last_save = 0
         if self.save_best_only:
@@ -723,7 +740,6 @@ class CSVLogger(Callback):
         logs = logs or {}
 
         def handle_value(k):
-            k = _to_python(k)
             if isinstance(k, str):
                 return k
             if isinstance(k, collections.abc.Iterable) and not (isinstance(k, np.ndarray) and k.ndim == 0):
