@@ -204,3 +204,22 @@ def test_spec_warnings_go_to_stderr(tmp_path, capsys):
     assert cli.main(["validate", str(write(tmp_path, spec))]) == 0
     err = capsys.readouterr().err
     assert err.startswith("warning: /compile/loss: binary_crossentropy on a softmax of width 2")
+
+
+def test_run_draws_the_learning_curve_next_to_the_history_when_it_can(tmp_path, capsys):
+    assert cli.main(["run", str(write(tmp_path, dict(XOR, outputs={})))]) == 0
+    err = capsys.readouterr().err
+    if cli._plotter() is None:
+        assert cli.PLOT_HINT in err.splitlines()
+    else:
+        assert (tmp_path / "history.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_plot_command_draws_a_png_from_a_history_json(tmp_path, capsys):
+    history = tmp_path / "history.json"
+    history.write_text(json.dumps({"loss": [1.0, 0.5, 0.25], "val_loss": [1.1, 0.7, 0.4]}))
+    code = cli.main(["plot", str(history), "-o", str(tmp_path / "curve.png")])
+    if cli._plotter() is None:
+        assert code == 1 and capsys.readouterr().err.strip() == cli.PLOT_HINT
+    else:
+        assert code == 0 and (tmp_path / "curve.png").read_bytes()[:4] == b"\x89PNG"
