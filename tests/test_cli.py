@@ -5,6 +5,7 @@ import pathlib
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 import pymodel
@@ -17,6 +18,16 @@ XOR = {"format": "pymodel.spec/1", "name": "xor", "seed": 1,
        "compile": {"optimizer": {"type": "SGD", "learning_rate": 1.0}, "loss": "mse"},
        "data": {"train": {"x": [[0, 0, 1], [0, 1, 1], [1, 0, 1], [1, 1, 1]], "y": [[0], [1], [1], [0]]}},
        "fit": {"epochs": 5, "batch_size": 4, "verbose": 0}, "outputs": {"plot": False}}
+
+
+@pytest.fixture(autouse=True)
+def restore_global_random_state():
+    """Runs seed pymodel's process-wide generator (utils.set_random_seed); put it back for other tests."""
+    from pymodel import utils
+    saved, state = list(utils._SEED), np.random.get_state()
+    yield
+    utils._SEED[:] = saved
+    np.random.set_state(state)
 
 
 def subprocess_env():
@@ -130,7 +141,6 @@ def test_predict_with_a_foreign_file_is_a_one_line_error(tmp_path, capsys):
 
 # -- with training ---------------------------------------------------------------------------------
 
-import numpy as np  # noqa: E402
 
 
 def test_run_json_prints_only_a_machine_readable_result(tmp_path, capsys):
