@@ -5,7 +5,9 @@ import pathlib
 import numpy as np
 import pytest
 
+import pymodel as keras
 from pymodel import compiler
+from pymodel import spec as spec_module
 from pymodel.spec import SpecError
 
 VALID = pathlib.Path(__file__).parent / "specs" / "valid"
@@ -141,8 +143,6 @@ def test_prepare_loads_every_data_form_relative_to_the_spec(tmp_path):
 
 # -- spec <-> Sequential --------------------------------------------------------------------------
 
-import pymodel as keras  # noqa: E402
-from pymodel import spec as spec_module  # noqa: E402
 
 XOR_SPEC = json.loads((pathlib.Path(__file__).parent.parent / "examples" / "xor.json").read_text())
 

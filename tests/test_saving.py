@@ -6,7 +6,9 @@ import zipfile
 import numpy as np
 import pytest
 
+import pymodel as keras
 from pymodel import saving
+from pymodel.models import load_model
 from pymodel.saving import ModelFileError
 
 
@@ -94,9 +96,6 @@ def test_a_truncated_model_file_is_reported_as_corrupt(tmp_path):
 
 
 # -- with a real model ---------------------------------------------------------------------------
-
-import pymodel as keras  # noqa: E402
-from pymodel.models import load_model  # noqa: E402
 
 
 def data(n=20, seed=0):
