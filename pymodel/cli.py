@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import pathlib
 import sys
 from typing import Any, Callable, Sequence
@@ -115,21 +114,14 @@ def run_spec(path, *, epochs: int | None = None, seed: int | None = None, output
 
     path = pathlib.Path(path)
     spec = load(path, allow_import=allow_import)
-    base = path.parent
-    out_dir = pathlib.Path(output_dir) if output_dir is not None else base
-    seed = seed if seed is not None else spec.get("seed")
-    if seed is not None:
-        _set_seed(seed)
-
     missing = [Issue(f"/{key}", f"`run` needs a {key} section") for key in ("compile", "data") if key not in spec]
     if missing:
         raise SpecError(missing, str(path))
+    base = path.parent
+    out_dir = pathlib.Path(output_dir) if output_dir is not None else base
     prepared = compiler.prepare(spec, base)
-    graph, evaluated, x_pred, warnings = prepared.graph, prepared.sets, prepared.x_predict, prepared.warnings
-    x, y = evaluated["train"]
-    loss = spec["compile"]["loss"]
 
-    outputs = _output_paths(spec, out_dir, x_pred is not None)
+    outputs = _output_paths(spec, out_dir, prepared.x_predict is not None)
     overwrite = overwrite or spec.get("outputs", {}).get("overwrite", False)
     logs = [out_dir / c[k] for c in spec.get("fit", {}).get("callbacks", []) for k in ("filepath", "filename")
             if k in c and not c.get("append")]
@@ -137,39 +129,34 @@ def run_spec(path, *, epochs: int | None = None, seed: int | None = None, output
     if existing and not overwrite:
         raise UsageError(f"output already exists: {', '.join(existing)} (use --overwrite or outputs.overwrite)")
     out_dir.mkdir(parents=True, exist_ok=True)
+    seed = seed if seed is not None else spec.get("seed")
+    if seed is not None:
+        _set_seed(seed)
 
     dtype = np.dtype(spec.get("dtype", "float32"))
     clear_session()  # each run names its layers afresh (dense, dense_1, ...), as a new process would
-    model = compiler.to_model(graph, spec, allow_import=allow_import, base_dir=base)
+    model = compiler.to_model(prepared.graph, spec, allow_import=allow_import, base_dir=base)
     if not quiet:
         model.summary(print_fn=print_fn)
-        for w in warnings:
-            _eprint(f"warning: {w}")
+        _eprint(*(f"warning: {w}" for w in prepared.warnings))
 
-    fit = dict(spec.get("fit", {}))
-    fit.pop("callbacks", None)
+    fit = {k: v for k, v in spec.get("fit", {}).items() if k != "callbacks"}
     if epochs is not None:
         fit["epochs"] = epochs
     if quiet or not progress:  # the progress bar writes to stdout
         fit["verbose"] = 0
-    if "validation" in evaluated:
-        fit["validation_data"] = tuple(a.astype(dtype) for a in evaluated["validation"])
+    if "validation" in prepared.sets:
+        fit["validation_data"] = tuple(a.astype(dtype) for a in prepared.sets["validation"])
+    x, y = prepared.sets["train"]
     history = model.fit(x.astype(dtype), y.astype(dtype), callbacks=_callbacks(spec, out_dir) or None, **fit)
-    hist = {k: [float(v) for v in vals] for k, vals in history.history.items()}
+    hist = {k: [float(v) for v in values] for k, values in history.history.items()}
 
     batch_size = spec.get("evaluate", {}).get("batch_size")
-    regression = compiler.canonical_loss(loss) in _REGRESSION_LOSSES
-    metrics: dict[str, dict[str, float]] = {}
-    for name, (xs, ys) in evaluated.items():
-        xs, ys = xs.astype(dtype), ys.astype(dtype)
-        values = model.evaluate(xs, ys, batch_size=batch_size, verbose=0, return_dict=True)
-        metrics[name] = {k: float(v) for k, v in values.items()}
-        if regression:
-            metrics[name]["r2"] = _r2(ys, model.predict(xs, batch_size=batch_size, verbose=0))
-
-    written: dict[str, str] = {}
+    metrics = _evaluate(model, prepared.sets, dtype, batch_size, compiler.canonical_loss(spec["compile"]["loss"]))
     if "predictions" in outputs:
-        xs = x_pred if x_pred is not None else next(reversed(evaluated.values()))[0]
+        # Predict on data.predict, else on the most held-out set there is.
+        xs = prepared.x_predict if prepared.x_predict is not None else next(
+            prepared.sets[k][0] for k in ("test", "validation", "train") if k in prepared.sets)
         data_io.save_array(outputs["predictions"], model.predict(xs.astype(dtype), batch_size=batch_size, verbose=0))
     saving.atomic_write(outputs["history"], lambda f: f.write(json.dumps(hist, indent=1).encode()))
     saving.atomic_write(outputs["metrics"], lambda f: f.write(json.dumps(metrics, indent=1).encode()))
@@ -181,17 +168,27 @@ def run_spec(path, *, epochs: int | None = None, seed: int | None = None, output
         _plotter()(hist, str(outputs["plot"]))
     elif spec.get("outputs", {}).get("plot", True) is not False and not quiet:
         _eprint(PLOT_HINT)
-    for key, p in outputs.items():
-        if p.exists():
-            written[key] = str(p)
+    written = {key: str(p) for key, p in outputs.items() if p.exists()}
     if not quiet:
         for name, values in metrics.items():
             print_fn(f"{name}: " + " - ".join(f"{k}: {v:.4f}" for k, v in values.items()))
         for key, p in written.items():
             print_fn(f"wrote {key}: {p}")
-    return {"name": spec.get("name"), "epochs": len(history.epoch) if hasattr(history, "epoch") else None,
+    return {"name": spec.get("name"), "epochs": len(history.epoch),
             "history": {k: v[-1] for k, v in hist.items() if v}, "metrics": metrics, "outputs": written,
-            "warnings": [str(w) for w in warnings]}
+            "warnings": [str(w) for w in prepared.warnings]}
+
+
+def _evaluate(model, sets: dict, dtype, batch_size, loss_name: str | None) -> dict[str, dict[str, float]]:
+    """Loss and metrics per dataset (train, validation, test); R^2 too when the loss is a regression loss."""
+    metrics = {}
+    for name, (xs, ys) in sets.items():
+        xs, ys = xs.astype(dtype), ys.astype(dtype)
+        values = model.evaluate(xs, ys, batch_size=batch_size, verbose=0, return_dict=True)
+        metrics[name] = {k: float(v) for k, v in values.items()}
+        if loss_name in _REGRESSION_LOSSES:
+            metrics[name]["r2"] = _r2(ys, model.predict(xs, batch_size=batch_size, verbose=0))
+    return metrics
 
 
 # -- commands -----------------------------------------------------------------------------------
