@@ -17,13 +17,13 @@ import contextlib
 import importlib
 import json
 import math
-import re
 import sys
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from pymodel.backend import to_snake_case
 from pymodel.spec import FORMAT, Issue, SpecError, is_custom_name, layer_entries, pointer, validate
 
 __all__ = ["Node", "Graph", "Prepared", "build_graph", "check_targets", "prepare", "to_model", "from_spec", "to_spec",
@@ -63,10 +63,6 @@ class Graph:
     @property
     def output_shape(self) -> Shape:
         return self.nodes[-1].out_shape
-
-
-def _snake(name: str) -> str:
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
 
 
 def keras_object(value: Any) -> Any:
@@ -128,7 +124,7 @@ def build_graph(spec: dict, data_shape: Shape | None = None, *, data_pointer: st
         if "name" in kwargs:
             name = kwargs["name"]
         else:
-            prefix = _snake(cls)
+            prefix = to_snake_case(cls)
             n = counts.get(prefix, 0)
             counts[prefix] = n + 1
             # Keras numbers InputLayers from 1 ("input_1"), everything else from 0 ("dense", "dense_1").
@@ -144,9 +140,8 @@ def build_graph(spec: dict, data_shape: Shape | None = None, *, data_pointer: st
         raise SpecError([Issue(pointer(first.path), f"the first layer, {first.describe()}, has no input size: give it "
                                "input_dim or input_shape (or an InputLayer), or training data to infer it from")])
     if declared is not None and data_shape is not None and tuple(data_shape) != declared:
-        raise SpecError([Issue(data_pointer, f"the data has samples of shape {tuple(data_shape)} (shape (None, "
-                               f"{', '.join(map(str, data_shape))})) but the first layer, {first.describe()}, "
-                               f"expects input shape {(None, *declared)}")])
+        raise SpecError([Issue(data_pointer, f"the data has shape {(None, *data_shape)} but the first layer, "
+                               f"{first.describe()}, expects input shape {(None, *declared)}")])
     shape = declared if declared is not None else tuple(data_shape)
     for node in nodes:
         node.in_shape = shape
@@ -173,7 +168,7 @@ def canonical_loss(loss: Any) -> str | None:
     if not isinstance(loss, str) or is_custom_name(loss):
         return None
     if loss[:1].isupper() and not loss.isupper():  # a class name: "BinaryCrossentropy"
-        loss = {"KLDivergence": "kl_divergence", "LogCosh": "log_cosh"}.get(loss) or _snake(loss)
+        loss = to_snake_case(loss)
     return _LOSS_ALIASES.get(loss.lower(), loss.lower())
 
 
