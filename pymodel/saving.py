@@ -134,8 +134,10 @@ def _open_model_file(path) -> dict[str, bytes]:
         raise ModelFileError(path, f"not a pymodel model file, or it is corrupt or truncated ({e})") from None
 
 
-def load_model(path, *, compile: bool = True):
+def load_model(path, custom_objects: dict | None = None, compile: bool = True, **kwargs):
     """Rebuild the model saved at ``path``, with its weights and, if ``compile``, its optimizer state.
+
+    The signature is Keras's ``models.load_model``; ``custom_objects`` goes to ``model_from_json``.
 
     Raises:
         ModelFileError: the file is missing, corrupt, truncated, or not a pymodel model file.
@@ -151,7 +153,7 @@ def load_model(path, *, compile: bool = True):
     from pymodel.models import model_from_json
 
     try:
-        model = model_from_json(json.dumps(config["model_config"]))
+        model = model_from_json(json.dumps(config["model_config"]), custom_objects)
     except (KeyError, ValueError, TypeError) as e:
         raise ModelFileError(path, f"the saved model config cannot be rebuilt ({e})") from None
     _assign(model, _ordered(_read_npz(members[_WEIGHTS], path, _WEIGHTS)), path)

@@ -233,3 +233,11 @@ def test_plot_command_draws_a_png_from_a_history_json(tmp_path, capsys):
         assert code == 1 and capsys.readouterr().err.strip() == cli.PLOT_HINT
     else:
         assert code == 0 and (tmp_path / "curve.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_summary_takes_the_input_size_from_the_data_when_no_layer_declares_it(tmp_path, capsys):
+    spec = dict(XOR, model={"layers": [{"type": "Dense", "units": 2}, {"type": "Dense", "units": 1}]})
+    assert cli.main(["summary", str(write(tmp_path, spec))]) == 0
+    out = capsys.readouterr().out
+    assert " dense (Dense)               (None, 2)                 8         " in out
+    assert "Total params: 11" in out
