@@ -11,6 +11,14 @@
 
 #include "pm_internal.h"
 
+/* FP exception flags are never read here; without trapping-math GCC turns
+ * the selects of relu, sigmoid and friends into vector blends (random signs
+ * would otherwise cost a mispredicted branch per element). Values are
+ * unchanged: this only drops the promise to raise flags exactly. */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("no-trapping-math")
+#endif
+
 /* Keras 2 / tf.nn.selu constants (TensorFlow's relu_op_functor.h). */
 #define PM_SELU_SCALE 1.0507009873554804934193349852946
 #define PM_SELU_SCALE_ALPHA 1.7580993408473768599402175208123

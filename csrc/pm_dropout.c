@@ -1,4 +1,6 @@
 /* pm_dropout.c -- inverted dropout with a caller-owned RNG. */
+#include <math.h>
+
 #include "pm_rng.h"
 
 #define T float

@@ -4,12 +4,14 @@
  *
  * The one micro-kernel contract (BLIS): for a full MR x NR tile,
  *
- *     C[i*ldc + j] = alpha * sum_p A[p*MR + i] * B[p*rsb + j] + beta * C[i*ldc + j]
+ *     C[i*ldc + j] = alpha * sum_p A[i*rsa + p*csa] * B[p*rsb + j]
+ *                    + beta * C[i*ldc + j]
  *
  * for 0 <= i < MR, 0 <= j < NR, 0 <= p < k (k >= 1). A is a packed
- * micro-panel (MR values per p, contiguous); B is a packed micro-panel
- * (rsb == NR) or rows of the caller's B (rsb == ldb). beta == 0: C is only
- * written, never read. The driver handles edges (zero-padded packing and a
+ * micro-panel (rsa == 1, csa == MR) or MR rows of the caller's op(A) read in
+ * place (strides 1 and lda, either way round); B is a packed micro-panel
+ * (rsb == NR) or NR columns of the caller's B (rsb == ldb). beta == 0: C is
+ * only written, never read. The driver handles edges (zero-padded packing and a
  * temporary tile), so kernels only ever see full tiles.
  */
 #ifndef PM_GEMM_H
@@ -18,10 +20,12 @@
 #include "pm_internal.h"
 
 /* One micro-kernel and the blocking that suits it: mc is a multiple of mr,
- * nc a multiple of nr; all are within the PM_GEMM_*_MAX limits below, which
- * size the workspace (so it does not depend on the variant in use). */
+ * nc a multiple of nr; mr, nr, kc and nc are within the PM_GEMM_*_MAX limits
+ * below, which size the workspace (so it does not depend on the variant in
+ * use). */
 #define PM_GEMM_DECLARE_ARCH(T, SUF)                                          \
-    typedef void PM_CAT(pm_gemm_ukr, SUF)(int64_t k, const T *a, const T *b,  \
+    typedef void PM_CAT(pm_gemm_ukr, SUF)(int64_t k, const T *a, int64_t rsa, \
+                                          int64_t csa, const T *b,            \
                                           int64_t rsb, T *c, int64_t ldc,     \
                                           T alpha, T beta);                   \
     typedef struct PM_CAT(pm_gemm_arch, SUF) {                                \
@@ -35,9 +39,12 @@ PM_GEMM_DECLARE_ARCH(double, f64)
 /* Workspace limits, per dtype, over every variant. */
 #define PM_GEMM_MR_MAX 16
 #define PM_GEMM_NR_MAX 32
-#define PM_GEMM_MC_MAX 288
 #define PM_GEMM_KC_MAX 512
 #define PM_GEMM_NC_MAX 4096
+/* Products with at most this many rows read full B panels in place (no
+ * packing) when B is not transposed: each panel serves only a few tiles,
+ * so packing it would cost more than it saves. */
+#define PM_GEMM_DIRECT_B_M 256
 /* Alignment of the packed buffers inside the caller's workspace. */
 #define PM_GEMM_ALIGN 64
 

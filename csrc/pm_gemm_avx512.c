@@ -1,4 +1,4 @@
-/* pm_gemm_avx512.c -- AVX-512F GEMM micro-kernels (MR x 2 vectors of 512
+/* pm_gemm_avx512.c -- AVX-512F GEMM micro-kernels (8 x 2 vectors of 512
  * bits), compiled with a target attribute and chosen at run time. */
 #include "pm_gemm.h"
 
@@ -10,10 +10,10 @@
 #define T float
 #define SUF f32
 #define PM_SIMD_NAME pm_gemm_avx512_f32
-#define PM_SIMD_MR 6
-#define PM_SIMD_ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5)
-#define PM_SIMD_MC 144
-#define PM_SIMD_KC 256
+#define PM_SIMD_MR 8
+#define PM_SIMD_ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7)
+#define PM_SIMD_MC 192
+#define PM_SIMD_KC 512
 #define PM_SIMD_NC 4096
 #define V __m512
 #define VL 16
@@ -31,10 +31,10 @@
 #define T double
 #define SUF f64
 #define PM_SIMD_NAME pm_gemm_avx512_f64
-#define PM_SIMD_MR 6
-#define PM_SIMD_ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5)
-#define PM_SIMD_MC 144
-#define PM_SIMD_KC 256
+#define PM_SIMD_MR 8
+#define PM_SIMD_ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7)
+#define PM_SIMD_MC 192
+#define PM_SIMD_KC 512
 #define PM_SIMD_NC 2048
 #define V __m512d
 #define VL 8

@@ -28,10 +28,4 @@ static inline uint64_t pm_rng_next(pm_rng *rng)
     return result;
 }
 
-/* Uniform double in [0, 1): the top 53 bits scaled by 2^-53. */
-static inline double pm_rng_uniform(pm_rng *rng)
-{
-    return (double)(pm_rng_next(rng) >> 11) * 0x1.0p-53;
-}
-
 #endif /* PM_RNG_H */

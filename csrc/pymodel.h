@@ -81,7 +81,8 @@ enum {
     PM_ACT_SIGMOID = 1,      /* y = 1 / (1 + e^-x) */
     PM_ACT_HARD_SIGMOID = 2, /* y = clip(0.2 x + 0.5, 0, 1)   (Keras 2) */
     PM_ACT_TANH = 3,         /* y = tanh x */
-    PM_ACT_RELU = 4,         /* y = x >= max_value ? max_value : x >= threshold ? x : alpha (x - threshold)
+    PM_ACT_RELU = 4,         /* y = x > threshold ? min(x, max_value) : alpha (x - threshold), as tf-keras
+                                backend.relu computes it (a finite max_value also clips that branch at 0)
                                 (relu6: max_value 6; leaky_relu: alpha 0.2; max_value = +inf for none) */
     PM_ACT_ELU = 5,          /* y = x > 0 ? x : alpha (e^x - 1) */
     PM_ACT_SELU = 6,         /* y = 1.05070098 * elu(x, 1.67326324) */

@@ -457,8 +457,8 @@ def _get_lr(optimizer) -> np.float32:
     """The current learning rate as tf-keras reads it from its float32 variable."""
     lr = optimizer.learning_rate
     if callable(lr):  # a LearningRateSchedule: its value at the current step
-        lr = lr(getattr(optimizer, "iterations", 0))
-    return np.float32(lr)
+        lr = lr(int(getattr(optimizer, "iterations", 0)))
+    return np.float32(float(lr))  # float(): also a scalar variable object
 
 
 def _set_lr(optimizer, value: float) -> None:

@@ -13,6 +13,8 @@ import sys
 import time
 from typing import Callable, Iterable, Optional
 
+import numpy as np
+
 
 def format_value(value: float) -> str:
     """Formats a metric value as Keras 2 does: 4 decimals, or scientific when tiny."""
@@ -180,7 +182,7 @@ class Progbar:
         text = ""
         for k in self._values_order:
             total, count = self._values[k]
-            avg = float(total) / max(1, count)
+            avg = np.mean(total / max(1, count))  # values may be arrays: shown as their mean
             # NOTE: tf-keras tests |avg| at verbose=1 but avg (signed) at verbose=2,
             # so negative values print in scientific notation there; kept as is.
             small = abs(avg) <= 1e-3 if signed else avg <= 1e-3

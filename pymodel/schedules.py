@@ -64,6 +64,7 @@ class PiecewiseConstantDecay(LearningRateSchedule):
         self.name = name
 
     def __call__(self, step) -> float:
+        step = float(step)
         for boundary, value in zip(self.boundaries, self.values):
             if step <= boundary:
                 return float(value)

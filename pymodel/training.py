@@ -156,9 +156,11 @@ def gather(step: Step, order, start: int, stop: int, x, y, w):
     if order is None:
         return x[start:stop], y[start:stop], None if w is None else w[start:stop]
     idx = order[start:stop]
-    xb = np.take(x, idx, axis=0, out=step.x[:rows])
-    yb = np.take(y, idx, axis=0, out=step.y[:rows])
-    wb = None if w is None else np.take(w, idx, axis=0, out=step.w[:rows])
+    # NOTE: mode="clip" (indices are valid anyway): the default mode="raise" buffers `out`,
+    # allocating a temporary batch every step.
+    xb = np.take(x, idx, axis=0, out=step.x[:rows], mode="clip")
+    yb = np.take(y, idx, axis=0, out=step.y[:rows], mode="clip")
+    wb = None if w is None else np.take(w, idx, axis=0, out=step.w[:rows], mode="clip")
     return xb, yb, wb
 
 
@@ -219,12 +221,14 @@ def fit_loop(model, x, y, w, *, batch_size, epochs, verbose, callbacks, validati
     model._trackers = tracker.metrics
     cbs = _callback_list(model, callbacks, verbose, epochs, steps)
     model.stop_training = False
+    order = np.arange(n) if shuffle else None
     cbs.on_train_begin()
     logs = {}
     for epoch in range(initial_epoch, epochs):
         tracker.reset()
         cbs.on_epoch_begin(epoch)
-        order = model._generator().permutation(n) if shuffle else None
+        if shuffle:
+            model._generator().shuffle(order)
         for b, start, stop in batches(n, batch_size):
             cbs.on_train_batch_begin(b)
             xb, yb, wb = gather(step, order, start, stop, x, y, w)

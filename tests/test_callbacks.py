@@ -133,6 +133,33 @@ def test_learning_rate_scheduler_reads_a_schedule_valued_rate_at_the_current_ste
     assert seen == [pytest.approx(0.05, rel=1e-7)]
 
 
+class ScalarVariable:
+    """A scalar variable object as optimizers may hold (float()/int() give its value)."""
+
+    def __init__(self, value):
+        self.value = value
+
+    def __float__(self):
+        return float(self.value)
+
+    def __int__(self):
+        return int(self.value)
+
+
+def test_rate_and_step_held_in_variable_objects_are_read_by_value():
+    from pymodel.schedules import PiecewiseConstantDecay
+
+    model = Model()
+    model.optimizer.learning_rate = ScalarVariable(0.25)
+    cb = callbacks.ReduceLROnPlateau(monitor="loss", factor=0.5, patience=1)
+    fit(model, [cb], [{"loss": 1.0}, {"loss": 1.0}])
+    assert model.history.history["lr"] == [0.25, 0.25] and model.optimizer.learning_rate == 0.125
+    model.optimizer.learning_rate = PiecewiseConstantDecay([5], [0.5, 0.1])
+    model.optimizer.iterations = ScalarVariable(6)
+    fit(model, [callbacks.LearningRateScheduler(lambda epoch, lr: lr)], [{"loss": 1.0}])
+    assert model.optimizer.learning_rate == pytest.approx(0.1, rel=1e-7)
+
+
 def test_model_checkpoint_writes_the_formatted_files(tmp_path):
     model = Model()
     pattern = str(tmp_path / "ckpt" / "w.{epoch:02d}-{val_loss:.2f}.h5")

@@ -84,6 +84,8 @@ def test_fixture_predictions_evaluate_summary_and_json_match_keras_before_traini
     close(model.predict(x, verbose=0), expected["predictions_initial"], case, "predictions_initial")
     assert summary_text(model) == expected["summary"]
     same_json(model.to_json(), expected["to_json"])
+    if "optimizer_config" in case["compile"]:
+        assert model.optimizer.get_config() == case["compile"]["optimizer_config"]
     if case["kind"] == "predict":
         close(model.evaluate(x, y, verbose=0), expected["evaluate"], case, "evaluate")
 

@@ -215,7 +215,7 @@ KINK_GRADS = [
     ("relu", {"alpha": 0.1, "threshold": 0.5}, [0.5], [0.0]),       # both masks closed at threshold
     ("hard_sigmoid", {}, [-2.5, 2.5, -2.6, 2.6], [0.2, 0.2, 0.0, 0.0]),
     ("elu", {"alpha": 0.5}, [0.0], [0.5]),                          # EluGrad at y = 0
-    ("selu", {}, [0.0], [SELU_SCALE * SELU_ALPHA]),
+    ("selu", {}, [0.0], [SELU_SCALE]),                              # SeluGrad tests y < 0
 ]
 
 

@@ -283,3 +283,21 @@ def test_plans_reuse_buffers_across_epochs_including_the_partial_batch():
     assert next(iter(model._steps.values())) is step
     assert [id(a) for buf in step.plan._full for a in buf.values()] == buffers
     assert set(views) == {4, 2} and step.plan._views[2] is views[2]
+
+
+def test_training_allocates_no_batch_sized_arrays_after_the_first_epoch():
+    import tracemalloc
+    rng = np.random.default_rng(0)
+    x = rng.random((2048, 128), dtype=np.float32)
+    y = np.eye(8, dtype=np.float32)[rng.integers(0, 8, 2048)]
+    np.random.seed(0)
+    model = keras.models.Sequential([layers.Dense(128, activation="relu", input_dim=128),
+                                     layers.Dropout(0.2), layers.Dense(8, activation="softmax")])
+    model.compile(optimizer="adam", loss="categorical_crossentropy")
+    model.fit(x, y, batch_size=300, epochs=1, verbose=0)  # plans for 300 and the last 248
+    tracemalloc.start()
+    model.fit(x, y, batch_size=300, epochs=2, verbose=0)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    batch_activation = 300 * 128 * 4
+    assert peak < batch_activation / 4

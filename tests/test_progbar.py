@@ -9,6 +9,7 @@ import threading
 import tty
 import types
 
+import numpy as np
 import pytest
 
 import pymodel.progbar as progbar_module
@@ -77,6 +78,45 @@ def test_piped_output_is_the_tf_keras_terminal_screen_without_control_characters
     text = out.getvalue()
     assert "\b" not in text and "\r" not in text
     assert text == (FIXTURES / f"{name}.screen").read_text()
+
+
+REAL_RUNS = sorted(p.name[: -len(".hooks.json")] for p in FIXTURES.glob("fit_real_*.hooks.json"))
+
+
+def real_run_ops(name):
+    """The hooks a real tf-keras fit/evaluate/predict called, as scenario operations."""
+    ops = []
+    for entry in json.loads((FIXTURES / f"{name}.hooks.json").read_text()):
+        if entry[0] == "params":
+            ops.append(("callbacks", entry[1], []))
+        else:
+            hook, index, logs = entry
+            ops.append(("hook", hook, *([] if index is None else [index]), logs))
+    return ops
+
+
+@pytest.fixture
+def ticking_impl(impl, monkeypatch):
+    """As `impl`, with the recording's clock: each reading advances by clock_tick seconds."""
+    tick = json.loads((FIXTURES / f"{REAL_RUNS[0]}.case.json").read_text())["clock_tick"]
+    now = [0.0]
+    monkeypatch.setattr(progbar_module, "time",
+                        types.SimpleNamespace(time=lambda: now.__setitem__(0, now[0] + tick) or now[0]))
+    return impl
+
+
+@pytest.mark.parametrize("name", REAL_RUNS)
+def test_hooks_of_a_real_tf_keras_fit_print_the_same_bytes_on_a_terminal(name, ticking_impl, monkeypatch):
+    written = play_on_terminal(real_run_ops(name), ticking_impl, monkeypatch)
+    assert written == (FIXTURES / f"{name}.tty").read_bytes()
+
+
+@pytest.mark.parametrize("name", REAL_RUNS)
+def test_hooks_of_a_real_tf_keras_fit_print_the_final_screen_when_piped(name, ticking_impl, monkeypatch):
+    out = io.StringIO()
+    monkeypatch.setattr(sys, "stdout", out)
+    scenarios.play(real_run_ops(name), ticking_impl)
+    assert out.getvalue() == (FIXTURES / f"{name}.screen").read_text()
 
 
 def test_tf_keras_itself_writes_redraws_into_pipes():
@@ -148,3 +188,11 @@ def test_verbose_zero_writes_nothing(monkeypatch):
     bar.update(1, [("loss", 1.0)])
     bar.update(2, [("loss", 1.0)])
     assert out.getvalue() == ""
+
+
+def test_array_values_are_shown_as_their_mean(monkeypatch):
+    out = io.StringIO()
+    monkeypatch.setattr(sys, "stdout", out)
+    bar = Progbar(1, clock=lambda: 0.0, dynamic_display=False)
+    bar.update(1, [("loss", np.array([0.25, 0.75]))])
+    assert out.getvalue().endswith(" - loss: 0.5000\n")

@@ -62,10 +62,10 @@ def network(activation, hide, regularize=False):
     return model
 
 
-def assert_gradients_match(model, loss, y, sample_weight=None):
+def assert_gradients_match(model, loss, y, sample_weight=None, x=X):
     model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.0), loss=loss)
     before = model.get_weights()
-    model.train_on_batch(X, y, sample_weight=sample_weight)
+    model.train_on_batch(x, y, sample_weight=sample_weight)
     assert all(np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
     analytic = [g.copy() for layer in model.layers for g in layer.gradients]
     h = 1e-6
@@ -74,9 +74,9 @@ def assert_gradients_match(model, loss, y, sample_weight=None):
         for i in np.ndindex(weight.shape):
             keep = weight[i]
             weight[i] = keep + h
-            up = model.test_on_batch(X, y, sample_weight=sample_weight)
+            up = model.test_on_batch(x, y, sample_weight=sample_weight)
             weight[i] = keep - h
-            down = model.test_on_batch(X, y, sample_weight=sample_weight)
+            down = model.test_on_batch(x, y, sample_weight=sample_weight)
             weight[i] = keep
             numeric[i] = (up - down) / (2 * h)
         np.testing.assert_allclose(grad, numeric, rtol=1e-6, atol=1e-8, err_msg=weight.name)
@@ -99,3 +99,13 @@ def test_every_kernel_loss_has_a_gradient_case():
              "squared_hinge", "kld", "poisson", "categorical_hinge"}
     covered = {keras.losses.to_loss_object(case.split("/")[0]).kind for case in CASES}
     assert covered == kinds
+
+
+def test_gradient_through_rank3_dense_and_flatten_matches_finite_differences():
+    np.random.seed(4)
+    model = keras.models.Sequential([
+        keras.layers.Dense(3, activation="elu", input_shape=(2, 4)),
+        keras.layers.Activation("sigmoid"), keras.layers.Flatten(),
+        keras.layers.Dense(3, activation="softmax")])
+    assert_gradients_match(model, "categorical_crossentropy", ONE_HOT,
+                           x=RNG.normal(size=(6, 2, 4)))

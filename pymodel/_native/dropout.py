@@ -19,7 +19,11 @@ _U64 = 1 << 64
 
 
 class Rng:
-    """A seeded xoshiro256** state for dropout masks; each draw advances it."""
+    """A seeded xoshiro256** state for dropout masks; each draw advances it.
+
+    One Rng per layer: the kernels update it without a lock (the GIL is
+    released during the call), so it must not be shared between threads.
+    """
 
     def __init__(self, seed: int) -> None:
         self._state = ffi.new("pm_rng *")

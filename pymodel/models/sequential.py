@@ -304,6 +304,8 @@ class Sequential:
         key = (capacity, tuple(x_shape))
         plan = self._plans.get(key)
         if plan is None:
+            if len(self._plans) >= 8:  # calls on many batch sizes: keep memory bounded
+                self._plans.clear()
             plan = self._plans[key] = training.Plan(self._layers, x_shape, self._dtype(), capacity)
         return plan
 

@@ -57,15 +57,17 @@ class RMSprop(Optimizer):
     slot_names = ("velocity", "average_gradient", "momentum")
 
     def __init__(self, learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7,
-                 centered=False, name="RMSprop", **kwargs):
-        super().__init__(name=name, learning_rate=learning_rate, **kwargs)
+                 centered=False, name="RMSprop", ema_overwrite_frequency=100, **kwargs):
+        super().__init__(name=name, learning_rate=learning_rate,
+                         ema_overwrite_frequency=ema_overwrite_frequency, **kwargs)
         self.rho, self.momentum, self.epsilon, self.centered = rho, momentum, epsilon, centered
 
     def _update(self, i, w, g, lr, t):
         s = self._slots
         _ops().rmsprop_step(w, g, s["velocity"][i],
                             s["average_gradient"][i] if self.centered else None,
-                            s["momentum"][i] if self.momentum > 0 else None, lr, self.rho, self.momentum, self.epsilon, self.centered, self.legacy)
+                            s["momentum"][i] if self.momentum > 0 else None, lr, self.rho,
+                            self.momentum, self.epsilon, self.centered, self.legacy)
 
     def get_config(self):
         return {**super().get_config(), "rho": self.rho, "momentum": self.momentum,
@@ -87,8 +89,8 @@ class Adam(Optimizer):
 
     def _update(self, i, w, g, lr, t):
         s = self._slots
-        _ops().adam_step(w, g, s["m"][i], s["v"][i], s["vhat"][i] if self.amsgrad else None, lr, self.beta_1,
-                         self.beta_2, self.epsilon, t, self.amsgrad)
+        _ops().adam_step(w, g, s["m"][i], s["v"][i], s["vhat"][i] if self.amsgrad else None,
+                         lr, self.beta_1, self.beta_2, self.epsilon, t, self.amsgrad)
 
     def get_config(self):
         return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2,
