@@ -16,9 +16,14 @@ from typing import Callable, Iterable, Optional
 import numpy as np
 
 
-def format_value(value: float) -> str:
-    """Formats a metric value as Keras 2 does: 4 decimals, or scientific when tiny."""
-    return f"{value:.4f}" if abs(value) > 1e-3 else f"{value:.4e}"
+def format_value(value: float, signed: bool = False) -> str:
+    """Formats a metric value as Keras 2 does: 4 decimals, or scientific when tiny.
+
+    NOTE: tf-keras tests |value| > 1e-3 on the verbose=1 bar but value > 1e-3 (`signed`)
+    on the verbose=2 line, where negative values therefore print in scientific notation.
+    """
+    large = value > 1e-3 if signed else abs(value) > 1e-3
+    return f"{value:.4f}" if large else f"{value:.4e}"
 
 
 def format_time(seconds_per_unit: float, unit_name: str) -> str:
@@ -150,7 +155,7 @@ class Progbar:
         elif self.verbose == 2 and finalize:
             numdigits = int(math.log10(self.target)) + 1
             info = ("%" + str(numdigits) + "d/%d") % (current, self.target) + info
-            info += self._values_text(signed=False)
+            info += self._values_text(signed=True)
             if self._time_at_epoch_end:
                 time_per_epoch = self._time_at_epoch_end - self._time_at_epoch_start
                 avg_time_per_step = time_per_epoch / self.target
@@ -178,15 +183,12 @@ class Progbar:
         bar += "." * (self.width - prog_width)
         return bar + "]"
 
-    def _values_text(self, signed: bool = True) -> str:
+    def _values_text(self, signed: bool = False) -> str:
         text = ""
         for k in self._values_order:
             total, count = self._values[k]
             avg = np.mean(total / max(1, count))  # values may be arrays: shown as their mean
-            # NOTE: tf-keras tests |avg| at verbose=1 but avg (signed) at verbose=2,
-            # so negative values print in scientific notation there; kept as is.
-            small = abs(avg) <= 1e-3 if signed else avg <= 1e-3
-            text += f" - {k}: " + (f"{avg:.4e}" if small else f"{avg:.4f}")
+            text += f" - {k}: {format_value(avg, signed)}"
         return text
 
     def _estimate_step_duration(self, current: int, now: float) -> float:

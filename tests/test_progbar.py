@@ -142,6 +142,7 @@ def test_values_use_four_decimals_or_scientific_notation_when_tiny():
     assert format_value(-12.5) == "-12.5000"
     assert format_value(0.001) == "1.0000e-03"
     assert format_value(0.0) == "0.0000e+00"
+    assert format_value(-0.5, signed=True) == "-5.0000e-01"  # tf-keras's verbose=2 test
 
 
 def test_step_times_use_seconds_milliseconds_or_microseconds():
