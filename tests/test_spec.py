@@ -108,3 +108,33 @@ def test_custom_code_is_accepted_only_when_imports_are_allowed():
 def test_keras_to_json_documents_of_both_versions_are_valid_models():
     for name in ("keras_2_12_to_json.json", "keras_2_15_to_json.json"):
         spec.validate(json.loads((SPECS / "valid" / name).read_text()))
+
+
+def leaf_paths(node, path=()):
+    if isinstance(node, dict):
+        for k, v in node.items():
+            yield from leaf_paths(v, path + (k,))
+    elif isinstance(node, list) and node and isinstance(node[0], (dict, list)):
+        for i, v in enumerate(node):
+            yield from leaf_paths(v, path + (i,))
+    yield path
+
+
+def replaced(node, path, value):
+    if not path:
+        return value
+    copy = dict(node) if isinstance(node, dict) else list(node)
+    copy[path[0]] = replaced(node[path[0]], path[1:], value)
+    return copy
+
+
+@pytest.mark.parametrize("spec_path", VALID, ids=lambda p: p.stem)
+def test_any_single_wrong_value_gives_issues_with_pointers_never_a_crash(spec_path):
+    source = json.loads(spec_path.read_text())
+    junk = ("zz", -7, None, {}, 0.5, [], True)
+    for n, path in enumerate(leaf_paths(source)):  # one kind of junk per place, cycling through them
+        try:
+            spec.validate(replaced(source, path, junk[n % len(junk)]))
+        except SpecError as e:
+            assert e.errors and all(i.pointer == "" or i.pointer.startswith("/") for i in e.errors)
+            assert all(i.message and "\n" not in i.message for i in e.errors)
