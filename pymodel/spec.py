@@ -134,7 +134,10 @@ def _render(error: ValidationError) -> list[Issue]:
         title = sch.get("title", "value")
         choices = [c for c in error.validator_value if c is not None]
         if isinstance(inst, str):
-            return [Issue(pointer(path), f"unknown {title} {inst!r}{_did_you_mean(inst, choices)}")]
+            hint = _did_you_mean(inst, choices)
+            if not hint and len(choices) <= 8:
+                hint = f"; expected one of {', '.join(map(repr, choices))}"
+            return [Issue(pointer(path), f"unknown {title} {inst!r}{hint}")]
         return [Issue(pointer(path), f"{title} must be one of {', '.join(map(repr, choices))}; got {_show(inst)}")]
     if v == "required":
         missing = [k for k in error.validator_value if k not in inst]
@@ -146,10 +149,10 @@ def _render(error: ValidationError) -> list[Issue]:
         return [Issue(pointer(path), f"expected {error.validator_value!r}, got {_show(inst)}")]
     if v == "pattern":
         return [Issue(pointer(path), _pattern_message(path, inst, error.validator_value))]
-    if v is None:  # a `false` subschema: a key that is not allowed in this combination
-        return [Issue(pointer(path), f"key {path[-1]!r} is not allowed here")]
-    if v == "not":
-        return [Issue(pointer(path), f"conflicting keys: {_not_message(error.validator_value)}")]
+    if v == "not":  # the schema says why in the subschema's description
+        keys = error.validator_value.get("required", [])
+        where = path + keys if len(keys) == 1 else path
+        return [Issue(pointer(where), error.validator_value.get("description", "not allowed here"))]
     if v == "oneOf" and isinstance(inst, dict):
         return [Issue(pointer(path), "give exactly one of 'type' or 'class_name'")]
     return [Issue(pointer(path), error.message)]
@@ -160,14 +163,10 @@ def _pattern_message(path: list, inst: Any, pattern: str) -> str:
         return f"unsupported data file {inst!r}: use a .npy, .npz or .csv file"
     if pattern.endswith(":[A-Za-z_][A-Za-z0-9_]*$"):
         return f"{inst!r} is not a 'module:function' name"
-    if pattern.startswith("\\.") or pattern.startswith("\\.("):
-        return f"{inst!r} must end with {pattern[2:-1].replace('|', ' or .').strip('()')}"
+    if pattern.startswith("\\."):  # a file extension: \\.png$ or \\.(csv|npy)$
+        extensions = pattern[2:-1].strip("()").split("|")
+        return f"{inst!r} must end with {' or '.join('.' + e for e in extensions)}"
     return f"{inst!r} does not match the pattern {pattern!r}"
-
-
-def _not_message(sub: dict) -> str:
-    keys = sub.get("required", [])
-    return " and ".join(map(repr, keys)) + " cannot be given together" if keys else "not allowed"
 
 
 def _did_you_mean(word: str, choices: Iterable[str]) -> str:
@@ -175,7 +174,7 @@ def _did_you_mean(word: str, choices: Iterable[str]) -> str:
     lowered: dict[str, str] = {}
     for c in choices:
         lowered.setdefault(c.lower(), c)
-    match = difflib.get_close_matches(word.lower(), list(lowered), n=1, cutoff=0.6)
+    match = difflib.get_close_matches(word.lower(), list(lowered), n=1, cutoff=0.7)
     return f"; did you mean {lowered[match[0]]!r}?" if match else ""
 
 
