@@ -113,7 +113,7 @@ def validate(spec: dict, *, base_dir=None, allow_import: bool = False, source: s
 
 
 def schema_issues(instance: Any) -> list[Issue]:
-    """Every schema violation, one (the best match) per place, in document order."""
+    """Every schema violation, one (jsonschema's best match) per place, sorted by pointer."""
     groups: dict[tuple, list[ValidationError]] = {}
     for error in _validator().iter_errors(instance):
         groups.setdefault(tuple(error.absolute_path), []).append(error)
@@ -148,7 +148,7 @@ def _render(error: ValidationError) -> list[Issue]:
     if v == "const":
         return [Issue(pointer(path), f"expected {error.validator_value!r}, got {_show(inst)}")]
     if v == "pattern":
-        return [Issue(pointer(path), _pattern_message(path, inst, error.validator_value))]
+        return [Issue(pointer(path), _pattern_message(inst, error.validator_value))]
     if v == "not":  # the schema says why in the subschema's description
         keys = error.validator_value.get("required", [])
         where = path + keys if len(keys) == 1 else path
@@ -158,7 +158,7 @@ def _render(error: ValidationError) -> list[Issue]:
     return [Issue(pointer(path), error.message)]
 
 
-def _pattern_message(path: list, inst: Any, pattern: str) -> str:
+def _pattern_message(inst: Any, pattern: str) -> str:
     if "npy|npz|csv" in pattern:
         return f"unsupported data file {inst!r}: use a .npy, .npz or .csv file"
     if pattern.endswith(":[A-Za-z_][A-Za-z0-9_]*$"):
