@@ -226,6 +226,33 @@ class Sequential:
                            "keras_version": KERAS_VERSION, "backend": "tensorflow"},
                           default=_json_default, **kwargs)
 
+    # ------------------------------------------------------------------ saving & specs (pymodel.saving / pymodel.compiler)
+    def save(self, filepath, overwrite: bool = True, **kwargs) -> None:
+        """Write the model (config, weights, compile config, optimizer state) to one zip file."""
+        from pymodel import saving
+        saving.save_model(self, filepath, overwrite=overwrite)
+
+    def save_weights(self, filepath, overwrite: bool = True, **kwargs) -> None:
+        """Write the weights to an .npz file."""
+        from pymodel import saving
+        saving.save_weights(self, filepath, overwrite=overwrite)
+
+    def load_weights(self, filepath, **kwargs) -> None:
+        """Read weights written by :meth:`save_weights` (count and shapes must match)."""
+        from pymodel import saving
+        saving.load_weights(self, filepath)
+
+    def to_spec(self) -> dict:
+        """This model as a pymodel JSON spec (see ``pymodel.compiler.to_spec``)."""
+        from pymodel import compiler
+        return compiler.to_spec(self)
+
+    @classmethod
+    def from_spec(cls, spec: dict, **kwargs) -> "Sequential":
+        """The compiled model a pymodel JSON spec describes (see ``pymodel.compiler.from_spec``)."""
+        from pymodel import compiler
+        return compiler.from_spec(spec, **kwargs)
+
     # ------------------------------------------------------------------ compile
     def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None,
                 weighted_metrics=None, run_eagerly=None, steps_per_execution=None,

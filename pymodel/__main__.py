@@ -1,0 +1,7 @@
+"""``python -m pymodel``: the command line (see ``pymodel.cli``)."""
+import sys
+
+from pymodel.cli import main
+
+if __name__ == "__main__":
+    sys.exit(main())
