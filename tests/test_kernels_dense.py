@@ -163,7 +163,7 @@ def test_empty_batch_and_zero_inputs_are_handled():
 def test_arguments_are_validated():
     desc = act.descriptor("relu")
     x, w, b, dy = data(4, 3, 2, F64)
-    with pytest.raises(ValueError, match=r"w must have shape \(3, '\?'\). Received: shape=\(2, 3\)"):
+    with pytest.raises(ValueError, match=r"w must have shape \(3, \?\). Received: shape=\(2, 3\)"):
         dense.forward(x, w.T.copy(), b, desc)
     with pytest.raises(ValueError, match=r"b must have shape \(2,\). Received: shape=\(3,\)"):
         dense.forward(x, w, np.zeros(3), desc)
