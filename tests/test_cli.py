@@ -1,15 +1,12 @@
 """The command line: help on every command, exit codes, errors one per line without tracebacks."""
 import json
-import os
 import pathlib
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 
-import pymodel
 from pymodel import cli
+from pymodel_process import run_pymodel
 
 EXAMPLES = pathlib.Path(__file__).parent.parent / "examples"
 XOR = {"format": "pymodel.spec/1", "name": "xor", "seed": 1,
@@ -28,14 +25,6 @@ def restore_global_random_state():
     yield
     utils._SEED[:] = saved
     np.random.set_state(state)
-
-
-def subprocess_env():
-    """Environment whose PYTHONPATH imports this same (possibly in-place) build of pymodel."""
-    env = dict(os.environ)
-    root = str(pathlib.Path(pymodel.__file__).resolve().parent.parent)
-    env["PYTHONPATH"] = os.pathsep.join([root] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
-    return env
 
 
 def write(tmp_path, spec, name="spec.json"):
@@ -80,12 +69,10 @@ def test_validate_of_a_missing_file_exits_2_without_traceback(tmp_path, capsys):
 
 
 def test_validate_runs_as_a_module_in_a_subprocess(tmp_path):
-    ok = subprocess.run([sys.executable, "-m", "pymodel", "validate", str(EXAMPLES / "xor.json")],
-                        capture_output=True, text=True, env=subprocess_env())
+    ok = run_pymodel("validate", EXAMPLES / "xor.json", cwd=tmp_path)
     assert ok.returncode == 0 and "valid" in ok.stdout
     bad = dict(XOR, fit={"epochs": 0})
-    res = subprocess.run([sys.executable, "-m", "pymodel", "validate", str(write(tmp_path, bad))],
-                         capture_output=True, text=True, env=subprocess_env())
+    res = run_pymodel("validate", write(tmp_path, bad), cwd=tmp_path)
     assert res.returncode == 2 and res.stderr.strip() == "/fit/epochs: 0 is less than the minimum of 1"
 
 

@@ -1,6 +1,5 @@
 """Each example spec runs end to end through the CLI in a subprocess and reaches its stated quality."""
 import json
-import os
 import pathlib
 import subprocess
 import sys
@@ -8,18 +7,13 @@ import sys
 import numpy as np
 import pytest
 
-import pymodel
+from pymodel_process import run_pymodel
 
 EXAMPLES = pathlib.Path(__file__).parent.parent / "examples"
 
 
 def run_example(name, out_dir, *extra):
-    env = dict(os.environ)
-    root = str(pathlib.Path(pymodel.__file__).resolve().parent.parent)
-    env["PYTHONPATH"] = os.pathsep.join([root] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
-    res = subprocess.run([sys.executable, "-m", "pymodel", "run", str(EXAMPLES / f"{name}.json"),
-                          "--output-dir", str(out_dir), "--json", *extra],
-                         capture_output=True, text=True, env=env, timeout=300)
+    res = run_pymodel("run", EXAMPLES / f"{name}.json", "--output-dir", out_dir, "--json", *extra, cwd=out_dir)
     assert res.returncode == 0, res.stderr
     return json.loads(res.stdout)
 
