@@ -1,6 +1,12 @@
 """pymodel: Keras 2's API on a lean C core (``import pymodel as keras``)."""
 __version__ = "0.1.0"
 
+import sys as _sys  # noqa: E402
+
+from pymodel._core_loader import ensure_core as _ensure_core  # noqa: E402
+
+_ensure_core(_sys.modules[__name__])
+
 from pymodel import (activations, backend, initializers, layers, losses, metrics, models,  # noqa: E402
                      optimizers, regularizers, utils)
 from pymodel._native.gemm import get_num_threads, set_num_threads  # noqa: E402
