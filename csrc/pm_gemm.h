@@ -19,9 +19,11 @@
 
 #include "pm_internal.h"
 
-/* One micro-kernel, the blocking that suits it, and optionally a SIMD
- * packer for a full NR-wide panel of a transposed B (bp[p*NR + j] =
- * b[j*ldb + p], NULL: the portable packer is used). Blocking: mc is a multiple of mr,
+/* One micro-kernel, the blocking that suits it, and optionally: ukr_half,
+ * the same contract for MR x NR/2 tiles (used for panels at most NR/2
+ * wide), and pack_bt, a SIMD packer for a full NR-wide panel of a
+ * transposed B (bp[p*NR + j] = b[j*ldb + p]); NULL: the full kernel / the
+ * portable packer is used. Blocking: mc is a multiple of mr,
  * nc a multiple of nr; mr, nr, kc and nc are within the PM_GEMM_*_MAX limits
  * below, which size the workspace (so it does not depend on the variant in
  * use). */
@@ -35,6 +37,7 @@
     typedef struct PM_CAT(pm_gemm_arch, SUF) {                                \
         int mr, nr, mc, kc, nc;                                               \
         PM_CAT(pm_gemm_ukr, SUF) *ukr;                                        \
+        PM_CAT(pm_gemm_ukr, SUF) *ukr_half;                                   \
         PM_CAT(pm_gemm_pack_bt, SUF) *pack_bt;                                \
     } PM_CAT(pm_gemm_arch, SUF);
 
