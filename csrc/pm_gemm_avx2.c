@@ -13,7 +13,7 @@
 #define PM_SIMD_MR 6
 #define PM_SIMD_ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5)
 #define PM_SIMD_MC 144
-#define PM_SIMD_KC 256
+#define PM_SIMD_KC 512
 #define PM_SIMD_NC 4096
 #define V __m256
 #define VL 8
@@ -34,7 +34,7 @@
 #define PM_SIMD_MR 6
 #define PM_SIMD_ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5)
 #define PM_SIMD_MC 144
-#define PM_SIMD_KC 256
+#define PM_SIMD_KC 512
 #define PM_SIMD_NC 2048
 #define V __m256d
 #define VL 4
