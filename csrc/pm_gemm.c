@@ -62,8 +62,9 @@ int pm_gemm_get_variant(void)
 /* ------------------------------------------- dtype-independent helpers */
 
 /* Problems with m*n*k at most this go through a direct loop: packing and
- * tile bookkeeping would cost more than the arithmetic. */
-#define PM_GEMM_SMALL 4096
+ * tile bookkeeping would cost more than the arithmetic (measured: the
+ * SIMD path wins from about 10 x 10 x 10). */
+#define PM_GEMM_SMALL 512
 /* Below this many multiply-adds one thread is faster than waking others. */
 #define PM_GEMM_PAR_MIN (64.0 * 64.0 * 64.0)
 

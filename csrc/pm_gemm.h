@@ -19,7 +19,11 @@
 
 #include "pm_internal.h"
 
-/* One micro-kernel and the blocking that suits it: mc is a multiple of mr,
+/* One micro-kernel, the blocking that suits it, and optionally: ukr_half,
+ * the same contract for MR x NR/2 tiles (used for panels at most NR/2
+ * wide), and pack_bt, a SIMD packer for a full NR-wide panel of a
+ * transposed B (bp[p*NR + j] = b[j*ldb + p]); NULL: the full kernel / the
+ * portable packer is used. Blocking: mc is a multiple of mr,
  * nc a multiple of nr; mr, nr, kc and nc are within the PM_GEMM_*_MAX limits
  * below, which size the workspace (so it does not depend on the variant in
  * use). */
@@ -28,9 +32,13 @@
                                           int64_t csa, const T *b,            \
                                           int64_t rsb, T *c, int64_t ldc,     \
                                           T alpha, T beta);                   \
+    typedef void PM_CAT(pm_gemm_pack_bt, SUF)(const T *b, int64_t ldb,        \
+                                              int64_t kc, T *bp);             \
     typedef struct PM_CAT(pm_gemm_arch, SUF) {                                \
         int mr, nr, mc, kc, nc;                                               \
         PM_CAT(pm_gemm_ukr, SUF) *ukr;                                        \
+        PM_CAT(pm_gemm_ukr, SUF) *ukr_half;                                   \
+        PM_CAT(pm_gemm_pack_bt, SUF) *pack_bt;                                \
     } PM_CAT(pm_gemm_arch, SUF);
 
 PM_GEMM_DECLARE_ARCH(float, f32)

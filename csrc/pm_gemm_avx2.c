@@ -13,7 +13,7 @@
 #define PM_SIMD_MR 6
 #define PM_SIMD_ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5)
 #define PM_SIMD_MC 144
-#define PM_SIMD_KC 256
+#define PM_SIMD_KC 512
 #define PM_SIMD_NC 4096
 #define V __m256
 #define VL 8
@@ -34,7 +34,7 @@
 #define PM_SIMD_MR 6
 #define PM_SIMD_ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5)
 #define PM_SIMD_MC 144
-#define PM_SIMD_KC 256
+#define PM_SIMD_KC 512
 #define PM_SIMD_NC 2048
 #define V __m256d
 #define VL 4
@@ -50,6 +50,6 @@
 #undef SUF
 
 #else /* no x86 target attributes: the variant is unavailable */
-const pm_gemm_arch_f32 pm_gemm_avx2_f32 = {0, 0, 0, 0, 0, 0};
-const pm_gemm_arch_f64 pm_gemm_avx2_f64 = {0, 0, 0, 0, 0, 0};
+const pm_gemm_arch_f32 pm_gemm_avx2_f32 = {0, 0, 0, 0, 0, 0, 0, 0};
+const pm_gemm_arch_f64 pm_gemm_avx2_f64 = {0, 0, 0, 0, 0, 0, 0, 0};
 #endif
