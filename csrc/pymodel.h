@@ -395,6 +395,89 @@ int pm_global_avg_pool_bwd_f32(int64_t n, int64_t s, int64_t c,
 int pm_global_avg_pool_bwd_f64(int64_t n, int64_t s, int64_t c,
                                const double *dy, double *dx);
 
+/* -------------------------------------------------------- training plans */
+/* A compiled training step: a model's layers, loss and optimizer laid out
+ * once by Python (pymodel/_native/plan.py) over buffers the caller owns.
+ * pm_plan_train_* makes exactly the kernel calls of the Python batch loop
+ * (pymodel/training.py), in the same order with the same arguments, so its
+ * results are bitwise identical to that loop's. C writes the buffers, the
+ * parameters, the optimizer slots, the dropout states and p->iterations;
+ * it keeps no pointer after it returns. */
+enum { PM_PLAN_DENSE = 0, PM_PLAN_DROPOUT = 1 };
+enum { PM_PLAN_SGD = 0, PM_PLAN_ADAGRAD = 1, PM_PLAN_RMSPROP = 2,
+       PM_PLAN_ADAM = 3, PM_PLAN_ADAMAX = 4 };
+
+/* One layer. Dense: x (m x k) -> z, y (m x n) with m = rows x
+ * rows_per_sample; backward writes dz (unless fused), dx (if need_dx), dw,
+ * db (if b). Dropout (0 < rate < 1): y = x * mask over m x n elements,
+ * backward dx = dy * mask. Buffers hold `capacity` samples. */
+typedef struct pm_plan_layer {
+    int kind;                 /* PM_PLAN_DENSE or PM_PLAN_DROPOUT */
+    int fused;                /* dense, last layer: dy is d loss / d z */
+    int need_dx;              /* write dx (0 for a first layer) */
+    int64_t rows_per_sample;  /* flat rows per sample (rank > 2 inputs) */
+    int64_t k, n;             /* dense: input, output columns; dropout: n */
+    pm_act act;               /* dense activation */
+    void *w, *b, *dw, *db;    /* dense parameters and gradients (b, db NULL: no bias) */
+    void *z, *y, *dz, *dx;    /* dense: all four; dropout: y and dx */
+    void *mask;               /* dropout mask */
+    double rate;              /* dropout rate */
+    pm_rng *rng;              /* dropout random state (advanced) */
+    void *work;               /* dense GEMM workspace */
+    int64_t work_bytes;
+} pm_plan_layer;
+
+/* One trainable variable: n elements, its gradient and up to three
+ * optimizer slots (SGD: momentum; Adagrad: accumulator; RMSprop: velocity,
+ * average gradient, momentum; Adam: m, v, vhat; Adamax: m, u; NULL where
+ * the kernel takes NULL). */
+typedef struct pm_plan_param {
+    int64_t n;
+    void *w, *g, *s0, *s1, *s2;
+} pm_plan_param;
+
+typedef struct pm_plan {
+    int64_t n_layers;
+    pm_plan_layer *layers;
+    int64_t capacity;         /* samples per full batch (the batch size) */
+    int64_t x_size, y_size;   /* elements per sample of x and y */
+    int64_t out_rows;         /* loss rows per sample */
+    int64_t out_cols;         /* loss columns */
+    void *xb, *yb, *wb;       /* gather buffers for shuffled batches */
+    void *per_sample, *grad;  /* loss values and d loss / d output */
+    pm_loss loss;             /* from_logits set for the shortcut */
+    int shortcut;             /* the loss reads the last dense layer's z */
+    double loss_weight;
+    int optimizer;            /* PM_PLAN_SGD ... PM_PLAN_ADAMAX */
+    int64_t n_params;
+    pm_plan_param *params;
+    double beta_1, beta_2, epsilon, momentum, rho;
+    int nesterov, amsgrad, centered, legacy;
+    double clipnorm, global_clipnorm, clipvalue;   /* 0: off */
+    int decay;                /* apply weight_decay (decoupled) */
+    double weight_decay;
+    int64_t iterations;       /* optimizer steps done; +1 after each step */
+} pm_plan;
+
+/* Train on batches b0 .. b0 + nb - 1 of an epoch of n samples (batch b is
+ * samples b*capacity .. min(n, (b+1)*capacity) - 1, taken through order[]
+ * when order is not NULL): per batch, forward, loss, backward and one
+ * optimizer step at learning rate lr; losses[j] = the loss of batch b0 + j
+ * (sum_i w_i l_i / rows * loss_weight, sum in double). w may be NULL (all
+ * ones). Each step either completes or leaves no trace of itself in the
+ * weights, so stopping between calls is always clean. */
+int pm_plan_train_f32(pm_plan *p, int64_t n, const float *x, const float *y,
+                      const float *w, const int64_t *order, int64_t b0,
+                      int64_t nb, double lr, double *losses);
+int pm_plan_train_f64(pm_plan *p, int64_t n, const double *x, const double *y,
+                      const double *w, const int64_t *order, int64_t b0,
+                      int64_t nb, double lr, double *losses);
+
+/* *out = sum_i v[i] w[i] in double, left to right (w NULL: all ones): the
+ * batch loss total, shared by the plan and the Python loop. */
+int pm_loss_sum_f32(int64_t n, const float *v, const float *w, double *out);
+int pm_loss_sum_f64(int64_t n, const double *v, const double *w, double *out);
+
 /* PM_CDEF_END */
 
 #ifdef __cplusplus

@@ -19,6 +19,7 @@ import math
 import numpy as np
 
 from pymodel import metrics as metrics_mod
+from pymodel._native import plan as native_plan
 
 _SHORTCUTS = {"bce": "sigmoid", "cce": "softmax", "scce": "softmax"}
 
@@ -118,8 +119,8 @@ class Step:
         rows = pred2.shape[0]
         values = self.loss.per_sample(y2, pred2, out=self.per_sample[:rows],
                                       from_logits=self.shortcut)
-        total = np.dot(values, w) if w is not None else values.sum(dtype=np.float64)
-        return float(total) / rows * self.model._loss_weight, pred2, y2
+        total = native_plan.loss_sum(values, w)  # the compiled plan sums the same way
+        return total / rows * self.model._loss_weight, pred2, y2
 
     def train(self, x, y, w) -> tuple[float, np.ndarray]:
         """One optimizer step on a batch; returns (batch loss incl. regularization, predictions)."""
@@ -145,6 +146,123 @@ class Step:
             if layer.activity_regularizer is not None:
                 value += layer.activity_regularizer(output) / out.shape[0]
         return value + penalty, out
+
+
+class CompiledStep:
+    """A :class:`Step` compiled into one C training plan (``pymodel._native.plan``).
+
+    One C call runs a whole step (gather, forward, loss, backward, update) or
+    a whole epoch of them, with the very kernels and arguments ``Step.train``
+    uses, so weights and losses are bitwise the same. Built per ``fit`` from
+    the step's own buffers; :func:`compile_step` returns None for what the
+    plan does not cover (other layers, regularizers, Python losses or
+    optimizers), and the caller keeps the Python loop for those.
+
+    A step is atomic with respect to Ctrl-C: KeyboardInterrupt surfaces only
+    between C calls, after every variable and ``iterations`` got the same
+    completed step.
+    """
+
+    def __init__(self, step: Step, cplan, rows_per_sample: int):
+        self.step, self.cplan = step, cplan
+        self.optimizer = step.model.optimizer
+        self._out_shape = step.plan.shapes[-1]
+        self.constant_lr = self.optimizer.constant_learning_rate()
+
+    def bind(self, x, y, w, order) -> None:
+        """The fit's data (``order``: the shuffled indices, shuffled in place each epoch)."""
+        self.n = x.shape[0]
+        self.steps = math.ceil(self.n / self.step.capacity)
+        self.losses = np.zeros(self.steps, np.float64)
+        self.x, self.y, self.w, self.order = x, y, w, order
+        self.cplan.bind(x, y, w, order, self.losses)
+
+    def train(self, b0: int, nb: int) -> None:
+        """Train batches ``b0 .. b0+nb-1``; their losses land in ``self.losses[:nb]``."""
+        optimizer, cplan = self.optimizer, self.cplan
+        cplan.iterations = int(optimizer.iterations)
+        try:
+            cplan.train(b0, nb, optimizer.current_learning_rate())
+        finally:
+            optimizer.iterations.assign(cplan.iterations)
+
+    def train_epoch(self, tracker) -> dict:
+        """All batches in one C call; the tracker gets each batch's loss, as fit logs them."""
+        self.train(0, self.steps)
+        capacity, n = self.step.capacity, self.n
+        for b, value in enumerate(self.losses.tolist()):
+            rows = min(capacity, n - b * capacity)
+            tracker.loss_total += value * rows
+            tracker.count += rows
+        return tracker.logs()
+
+    def train_batch(self, b: int, start: int, stop: int) -> tuple:
+        """One batch: (loss, y, outputs, sample weights) as ``Step.train`` + ``gather`` give them."""
+        self.train(b, 1)
+        rows, step = stop - start, self.step
+        if self.order is None:
+            yb, wb = self.y[start:stop], None if self.w is None else self.w[start:stop]
+        else:
+            yb, wb = step.y[:rows], None if self.w is None else step.w[:rows]
+        buf = step.plan.buffers(rows)[-1]
+        return float(self.losses[0]), yb, buf["y"].reshape(buf["out_shape"]), wb
+
+
+def compile_step(step: Step):
+    """A :class:`CompiledStep` for ``step``, or None when the plan cannot run it."""
+    from pymodel.layers import Dense, Dropout
+    from pymodel.losses import KernelLoss
+
+    model, plan = step.model, step.plan
+    loss, optimizer = step.loss, model.optimizer
+    layers = plan.layers
+    if (not layers or type(layers[-1]) is not Dense or regularized_layers(layers)
+            or not isinstance(loss, KernelLoss)
+            or type(loss).per_sample is not KernelLoss.per_sample
+            or type(loss).gradient is not KernelLoss.gradient):
+        return None
+    if not optimizer.built:
+        optimizer.build(step.params)
+    config = optimizer.plan_config()
+    if config is None:
+        return None
+    kind, options, slots = config
+    specs = []
+    for i, layer in enumerate(layers):
+        if layer.activity_regularizer is not None:
+            return None
+        buf, shape = plan._full[i], plan.shapes[i]
+        if type(layer) is Dense:
+            specs.append(native_plan.Dense(
+                w=layer._kernel(), b=layer._bias(), dw=layer.gradients[0],
+                db=layer.gradients[1] if layer.use_bias else None, act=layer._desc,
+                z=buf["z"], y=buf["y"], dz=buf["dz"], dx=buf["dx"], work=buf["work"],
+                rows_per_sample=math.prod(shape[:-1]), fused=step.shortcut and i == len(layers) - 1,
+                need_dx=bool(specs)))
+        elif type(layer) is Dropout and isinstance(layer.rate, (int, float)) and 0 <= layer.rate < 1:
+            if layer.rate > 0:
+                specs.append(native_plan.Dropout(
+                    rate=float(layer.rate), rng=layer._random_state(), mask=buf["mask"],
+                    y=buf["y"], dx=buf["dx"], n=math.prod(shape), need_dx=bool(specs)))
+        else:
+            return None
+    if len(step.params) != len(slots):
+        return None
+    params = [native_plan.Param(w, g, s) for w, g, s in zip(step.params, step.grads, slots)]
+    cplan = native_plan.TrainingPlan(
+        specs, capacity=step.capacity, x_size=math.prod(step.x.shape[1:]),
+        y_size=math.prod(step.y.shape[1:]), out_rows=step.rows_per_sample, out_cols=step.cols,
+        xb=step.x, yb=step.y, wb=step.w, per_sample=step.per_sample, grad=step.grad,
+        loss=loss.descriptor(step.shortcut), shortcut=step.shortcut,
+        loss_weight=model._loss_weight, optimizer=kind, params=params, options=options)
+    return CompiledStep(step, cplan, step.rows_per_sample)
+
+
+def _batch_hooks(callbacks) -> bool:
+    """True when some callback does something per training batch."""
+    from pymodel.callbacks import Callback
+    hooks = ("on_train_batch_begin", "on_train_batch_end", "on_batch_begin", "on_batch_end")
+    return any(getattr(type(cb), h) is not getattr(Callback, h) for cb in callbacks for h in hooks)
 
 
 def regularized_layers(layers: list) -> list:
@@ -243,7 +361,11 @@ def fit_loop(model, x, y, w, *, batch_size, epochs, verbose, callbacks, validati
     model._trackers = tracker.metrics
     cbs = _callback_list(model, callbacks, verbose, epochs, steps)
     model.stop_training = False
-    order = np.arange(n) if shuffle else None
+    order = np.arange(n, dtype=np.int64) if shuffle else None
+    fast = compile_step(step)
+    if fast is not None:
+        fast.bind(x, y, w, order)
+    whole_epochs = fast is not None and not tracker.metrics and not _batch_hooks(cbs)
     cbs.on_train_begin()
     logs = {}
     for epoch in range(initial_epoch, epochs):
@@ -251,14 +373,20 @@ def fit_loop(model, x, y, w, *, batch_size, epochs, verbose, callbacks, validati
         cbs.on_epoch_begin(epoch)
         if shuffle:
             model._generator().shuffle(order)
-        for b, start, stop in batches(n, batch_size):
-            cbs.on_train_batch_begin(b)
-            xb, yb, wb = gather(step, order, start, stop, x, y, w)
-            value, out = step.train(xb, yb, wb)
-            logs = tracker.update(value, stop - start, yb, out, wb)
-            cbs.on_train_batch_end(b, logs)
-            if model.stop_training:
-                break
+        if whole_epochs and fast.optimizer.constant_learning_rate():
+            logs = fast.train_epoch(tracker)
+        else:
+            for b, start, stop in batches(n, batch_size):
+                cbs.on_train_batch_begin(b)
+                if fast is not None:
+                    value, yb, out, wb = fast.train_batch(b, start, stop)
+                else:
+                    xb, yb, wb = gather(step, order, start, stop, x, y, w)
+                    value, out = step.train(xb, yb, wb)
+                logs = tracker.update(value, stop - start, yb, out, wb)
+                cbs.on_train_batch_end(b, logs)
+                if model.stop_training:
+                    break
         epoch_logs = dict(logs)
         if validation is not None and _runs_validation(epoch, validation_freq):
             vx, vy, vw = validation

@@ -90,6 +90,10 @@ class Optimizer:
             return float(backend.get_value(lr(int(self.iterations))))
         return float(lr.numpy())  # float32, as Keras stores it
 
+    def constant_learning_rate(self) -> bool:
+        """True when steps use the same rate until it is set again (no schedule, no decay)."""
+        return not _is_schedule(self._learning_rate)
+
     # ------------------------------------------------------------------ slots
     def build(self, variables: list) -> None:
         """Allocate the slot arrays for ``variables`` (once)."""
@@ -176,6 +180,34 @@ class Optimizer:
 
     def _prepare_step(self, t: int) -> None:
         pass
+
+    # ------------------------------------------------------------------ compiled plan
+    #: Name of this update rule in the compiled training plan (pymodel/_native/plan.py);
+    #: None: the rule runs from Python only.
+    plan_kind: str | None = None
+
+    def plan_config(self):
+        """``(kind, options, slots)`` for the compiled training plan, or None.
+
+        ``slots[i]`` are variable i's slot arrays in the kernel's argument order.
+        None when the rule has no plan kind or a subclass changes how a step runs.
+        """
+        cls = type(self)
+        rule = next((c for c in cls.__mro__ if "plan_kind" in c.__dict__), None)
+        if (rule is None or rule.plan_kind is None or not self.built or cls._update is not rule._update
+                or cls.step is not Optimizer.step or cls._prepare_step is not Optimizer._prepare_step):
+            return None
+        options = {"clipnorm": self.clipnorm, "global_clipnorm": self.global_clipnorm,
+                   "clipvalue": self.clipvalue, "weight_decay": self.weight_decay,
+                   "legacy": self.legacy, **self._plan_options()}
+        slots = [self._plan_slots(i) for i in range(len(self._variables))]
+        return rule.plan_kind, options, slots
+
+    def _plan_options(self) -> dict:
+        return {}
+
+    def _plan_slots(self, i: int) -> tuple:
+        return ()
 
     def _update(self, i: int, w: np.ndarray, g: np.ndarray, lr: float, t: int) -> None:
         raise NotImplementedError

@@ -26,6 +26,9 @@ class _Legacy:
             lr = lr / (1.0 + self.decay * int(self.iterations))
         return lr
 
+    def constant_learning_rate(self) -> bool:
+        return self.decay == 0 and Optimizer.constant_learning_rate(self)
+
     def get_config(self) -> dict:
         config = {"name": self.name, "learning_rate": self._serialized_lr(), "decay": self.decay}
         new = type(self).__mro__[2].get_config(self)

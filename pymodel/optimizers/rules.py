@@ -26,6 +26,14 @@ class SGD(Optimizer):
     def _update(self, i, w, g, lr, t):
         _ops().sgd_step(w, g, self._slots["momentum"][i], lr, self.momentum, self.nesterov)
 
+    plan_kind = "sgd"
+
+    def _plan_options(self):
+        return {"momentum": self.momentum, "nesterov": self.nesterov}
+
+    def _plan_slots(self, i):
+        return (self._slots["momentum"][i],)
+
     def get_config(self):
         return {**super().get_config(), "momentum": self.momentum, "nesterov": self.nesterov}
 
@@ -45,6 +53,14 @@ class Adagrad(Optimizer):
 
     def _update(self, i, w, g, lr, t):
         _ops().adagrad_step(w, g, self._slots["accumulator"][i], lr, self.epsilon, self.legacy)
+
+    plan_kind = "adagrad"
+
+    def _plan_options(self):
+        return {"epsilon": self.epsilon}
+
+    def _plan_slots(self, i):
+        return (self._slots["accumulator"][i],)
 
     def get_config(self):
         return {**super().get_config(), "initial_accumulator_value":
@@ -69,6 +85,17 @@ class RMSprop(Optimizer):
                             s["momentum"][i] if self.momentum > 0 else None, lr, self.rho,
                             self.momentum, self.epsilon, self.centered, self.legacy)
 
+    plan_kind = "rmsprop"
+
+    def _plan_options(self):
+        return {"rho": self.rho, "momentum": self.momentum, "epsilon": self.epsilon,
+                "centered": self.centered}
+
+    def _plan_slots(self, i):
+        s = self._slots
+        return (s["velocity"][i], s["average_gradient"][i] if self.centered else None,
+                s["momentum"][i] if self.momentum > 0 else None)
+
     def get_config(self):
         return {**super().get_config(), "rho": self.rho, "momentum": self.momentum,
                 "epsilon": self.epsilon, "centered": self.centered}
@@ -92,6 +119,16 @@ class Adam(Optimizer):
         _ops().adam_step(w, g, s["m"][i], s["v"][i], s["vhat"][i] if self.amsgrad else None,
                          lr, self.beta_1, self.beta_2, self.epsilon, t, self.amsgrad)
 
+    plan_kind = "adam"
+
+    def _plan_options(self):
+        return {"beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon,
+                "amsgrad": self.amsgrad}
+
+    def _plan_slots(self, i):
+        s = self._slots
+        return (s["m"][i], s["v"][i], s["vhat"][i] if self.amsgrad else None)
+
     def get_config(self):
         return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2,
                 "epsilon": self.epsilon, "amsgrad": self.amsgrad}
@@ -110,6 +147,14 @@ class Adamax(Optimizer):
     def _update(self, i, w, g, lr, t):
         _ops().adamax_step(w, g, self._slots["m"][i], self._slots["u"][i], lr, self.beta_1,
                            self.beta_2, self.epsilon, t)
+
+    plan_kind = "adamax"
+
+    def _plan_options(self):
+        return {"beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon}
+
+    def _plan_slots(self, i):
+        return (self._slots["m"][i], self._slots["u"][i])
 
     def get_config(self):
         return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2,

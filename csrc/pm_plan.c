@@ -1,0 +1,27 @@
+/*
+ * pm_plan.c -- a whole training step (or a run of them) behind one call:
+ * gather, forward, loss, backward and optimizer update, interpreting a
+ * pm_plan that Python built once over its own buffers.
+ *
+ * Why: for small models the per-kernel cost of the Python loop (argument
+ * checks, pointer conversions, one call per layer and per variable) is many
+ * times the arithmetic. The plan calls the very kernels the Python loop
+ * calls, in the same order with the same arguments, so the two paths give
+ * bitwise-identical weights and losses; tests/test_plan.py checks that.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "pm_internal.h"
+
+#define T float
+#define SUF f32
+#include "pm_plan_tmpl.inc"
+#undef T
+#undef SUF
+
+#define T double
+#define SUF f64
+#include "pm_plan_tmpl.inc"
+#undef T
+#undef SUF
