@@ -176,6 +176,11 @@ class CompiledStep:
         self.losses = np.zeros(self.steps, np.float64)
         self.x, self.y, self.w, self.order = x, y, w, order
         self.cplan.bind(x, y, w, order, self.losses)
+        # the model outputs train_batch returns: views for the full and the last batch
+        self._outputs = {}
+        for rows in {min(self.step.capacity, self.n), self.n - (self.steps - 1) * self.step.capacity}:
+            buf = self.step.plan.buffers(rows)[-1]
+            self._outputs[rows] = buf["y"].reshape(buf["out_shape"])
 
     def train(self, b0: int, nb: int) -> None:
         """Train batches ``b0 .. b0+nb-1``; their losses land in ``self.losses[:nb]``."""
@@ -204,8 +209,7 @@ class CompiledStep:
             yb, wb = self.y[start:stop], None if self.w is None else self.w[start:stop]
         else:
             yb, wb = step.y[:rows], None if self.w is None else step.w[:rows]
-        buf = step.plan.buffers(rows)[-1]
-        return float(self.losses[0]), yb, buf["y"].reshape(buf["out_shape"]), wb
+        return float(self.losses[0]), yb, self._outputs[rows], wb
 
 
 def compile_step(step: Step):
@@ -262,7 +266,8 @@ def _batch_hooks(callbacks) -> bool:
     """True when some callback does something per training batch."""
     from pymodel.callbacks import Callback
     hooks = ("on_train_batch_begin", "on_train_batch_end", "on_batch_begin", "on_batch_end")
-    return any(getattr(type(cb), h) is not getattr(Callback, h) for cb in callbacks for h in hooks)
+    return any(getattr(getattr(cb, h, None), "__func__", None) is not getattr(Callback, h)
+               for cb in callbacks for h in hooks)
 
 
 def regularized_layers(layers: list) -> list:
