@@ -284,6 +284,9 @@ def main(argv=None) -> None:
     ap.add_argument("--reps", type=int, default=None, help="timed repetitions (median)")
     ap.add_argument("--threads", default="1,2", help="thread counts for the MLP and GEMM rows")
     ap.add_argument("--no-gemm", action="store_true", help="leave out the GEMM rows")
+    ap.add_argument("--peak-gflops", type=float, default=None,
+                    help="float32 peak of one core (default: measured clock x flop/cycle; the "
+                         "clock probe reads low on a busy machine)")
     ap.add_argument("--worker", choices=FRAMEWORKS, help=argparse.SUPPRESS)
     ap.add_argument("--task", choices=("mlp", "xor"), help=argparse.SUPPRESS)
     ap.add_argument("--batch", type=int, default=32, help=argparse.SUPPRESS)
@@ -297,9 +300,9 @@ def main(argv=None) -> None:
         return
 
     quick = args.quick
-    samples = args.samples or (512 if quick else 16384)
+    samples = args.samples or (256 if quick else 16384)
     reps = args.reps or (1 if quick else 5)
-    xor_epochs = 50 if quick else 1500
+    xor_epochs = 20 if quick else 1500
     threads = [int(t) for t in args.threads.split(",")]
     wanted = args.frameworks.split(",") if args.frameworks else (
         ["pymodel", "numpy"] if quick else list(FRAMEWORKS))
@@ -316,13 +319,13 @@ def main(argv=None) -> None:
     from pymodel._native import gemm as pm
     ghz, how = bench_gemm.clock_ghz()
     per_cycle, why = bench_gemm.fp32_flops_per_cycle(pm.get_variant())
-    peak = ghz * per_cycle * 1e9
+    peak = (args.peak_gflops or ghz * per_cycle) * 1e9
 
     print(f"pymodel vs NumPy / PyTorch / tf-keras, float32, {os.cpu_count()} CPUs, load average "
           f"{os.getloadavg()[0]:.2f}, median of {reps} repetition(s) after a warm-up")
     print(f"float32 peak per core: {ghz:.2f} GHz ({how}) x {per_cycle} flop/cycle [{why}] = "
-          f"{peak / 1e9:.0f} GFLOP/s")
-    rows = []  # (task, threads, {fw: speed}, unit, note)
+          f"{ghz * per_cycle:.0f} GFLOP/s; percentages below use {peak / 1e9:.0f} GFLOP/s")
+    rows = []  # (benchmark, threads, {framework: value}, unit, higher_is_better, note)
     for batch in (32, 256):
         for t in threads:
             speeds = {}
@@ -331,39 +334,43 @@ def main(argv=None) -> None:
                     sec = measure(pythons[fw], fw, "mlp", t, batch=batch, samples=samples, reps=reps)
                     speeds[fw] = samples / sec
             pm_flops = speeds.get("pymodel", float("nan")) * MLP_FLOPS
-            note = f"{100 * pm_flops / (peak * t):.0f}% of {t}-core peak"
-            rows.append((f"MLP train b{batch}", t, speeds, "samples/s", note))
-    speeds = {}
+            note = f"pymodel at {100 * pm_flops / (peak * t):.0f}% of the {t}-core peak"
+            rows.append((f"MLP train b{batch}", t, speeds, "samples/s", True, note))
+    times = {}
     for fw in FRAMEWORKS:
         if pythons[fw]:
-            speeds[fw] = 1e3 / measure(pythons[fw], fw, "xor", 1, epochs=xor_epochs, reps=reps)
-    rows.append((f"XOR fit {xor_epochs} ep", 1, speeds, "fits/s", "ms per fit: " + ", ".join(
-        f"{TITLES[fw]} {1e3 / v:.1f}" for fw, v in speeds.items() if v == v)))
+            times[fw] = 1e3 * measure(pythons[fw], fw, "xor", 1, epochs=xor_epochs, reps=reps)
+    rows.append((f"XOR fit() {xor_epochs} epochs", 1, times, "ms", False, "whole fit(), 4 samples"))
     if not args.no_gemm:
         gemm_rows = bench_gemm.shapes(quick)
-        if not quick:  # the squares up to 1024 and the MLP products of batch 32 and 256
+        if quick:
+            gemm_rows = gemm_rows[:2]
+        else:  # the squares up to 1024 and the MLP products of batch 32 and 256
             gemm_rows = [r for r in gemm_rows if r[0] != "square 2048" and " b128 " not in f" {r[0]} "]
         for t in threads:
-            res = {lib: bench_gemm.measure(lib, t, gemm_rows, 3 if quick else 5)
+            res = {lib: bench_gemm.measure(lib, t, gemm_rows, 1 if quick else 5)
                    for lib in ("pymodel", "numpy")}
             for i, (label, m, n, k, _ta, _tb) in enumerate(gemm_rows):
                 flops = 2.0 * m * n * k
                 speeds = {lib: flops / res[lib][i] / 1e9 for lib in res}
-                note = f"{100 * speeds['pymodel'] * 1e9 / (peak * t):.0f}% of {t}-core peak"
-                rows.append((f"GEMM {label}", t, speeds, "GFLOP/s", note))
+                note = f"pymodel at {100 * speeds['pymodel'] * 1e9 / (peak * t):.0f}% of the {t}-core peak"
+                rows.append((f"GEMM {label}", t, speeds, "GFLOP/s", True, note))
 
-    head = (f"{'benchmark':<30}{'thr':>4}{'unit':>11} | {'pymodel':>10}{'numpy':>10}{'torch':>10}"
-            f"{'tf-keras':>10} | {'vs numpy':>9}{'vs torch':>9}{'vs tf':>8} | note")
+    head = (f"{'benchmark':<28}{'thr':>4}{'unit':>10} | {'pymodel':>9}{'numpy':>9}{'torch':>9}"
+            f"{'tf-keras':>9} | {'vs numpy':>8}{'vs torch':>9}{'vs tf':>7} | note")
     print(head)
     print("-" * len(head))
-    for task, t, speeds, unit, note in rows:
-        nan = float("nan")
-        cells = "".join(f"{_fmt(speeds.get(fw, nan), 1 if unit != 'samples/s' else 0):>10}"
-                        for fw in FRAMEWORKS)
-        ratios = "".join(f"{_ratio(speeds.get('pymodel', nan), speeds.get(fw, nan)):>{w}}"
-                         for fw, w in (("numpy", 9), ("torch", 9), ("tf", 8)))
-        print(f"{task:<30}{t:>4}{unit:>11} | {cells} | {ratios} | {note}")
-    print("ratio = pymodel speed / peer speed (> 1: pymodel faster); '-': not run")
+    nan = float("nan")
+    for task, t, values, unit, higher, note in rows:
+        digits = 0 if unit == "samples/s" else 1
+        cells = "".join(f"{_fmt(values.get(fw, nan), digits):>9}" for fw in FRAMEWORKS)
+        mine = values.get("pymodel", nan)
+        ratios = "".join(
+            f"{_ratio(mine, values.get(fw, nan)) if higher else _ratio(values.get(fw, nan), mine):>{w}}"
+            for fw, w in (("numpy", 8), ("torch", 9), ("tf", 7)))
+        print(f"{task:<28}{t:>4}{unit:>10} | {cells} | {ratios} | {note}")
+    print("vs X = how many times faster pymodel is than X (speed ratio; for ms, X's time / "
+          "pymodel's); '-': not run")
     for note in notes:
         print("note:", note)
 

@@ -1,0 +1,25 @@
+"""benchmarks/run.py --quick runs end to end and prints the table's rows (speed is never asserted)."""
+import pathlib
+import subprocess
+import sys
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+
+
+def test_quick_benchmark_prints_mlp_xor_and_gemm_rows_for_pymodel_and_numpy():
+    res = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "run.py"), "--quick",
+                          "--threads", "1"], capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert res.returncode == 0, res.stderr
+    lines = res.stdout.splitlines()
+    header = next(line for line in lines if line.startswith("benchmark"))
+    for column in ("pymodel", "numpy", "torch", "tf-keras", "vs numpy", "vs torch", "vs tf"):
+        assert column in header
+    rows = {line.split("  ")[0]: line for line in lines
+            if line.startswith(("MLP train", "XOR fit", "GEMM"))}
+    assert {"MLP train b32", "MLP train b256", "XOR fit() 20 epochs"} <= set(rows)
+    assert any(name.startswith("GEMM") for name in rows)
+    for line in rows.values():
+        cells = line.split("|")[1].split()
+        assert cells[0] != "-" and cells[1] != "-"  # pymodel and numpy were measured
+        assert cells[2] == "-" and cells[3] == "-"  # peers are left out of --quick
+    assert "note: torch skipped" in res.stdout and "note: tf-keras skipped" in res.stdout
