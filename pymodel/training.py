@@ -262,6 +262,13 @@ def compile_step(step: Step):
     return CompiledStep(step, cplan, step.rows_per_sample)
 
 
+def _labels_ok(step: Step, y) -> bool:
+    """Sparse labels all in [0, cols) (else the Python loop raises Keras's error at its batch)."""
+    if not step.loss.sparse_targets:
+        return True
+    return bool(np.all((y >= 0) & (y < step.cols) & (y == np.floor(y))))
+
+
 def _batch_hooks(callbacks) -> bool:
     """True when some callback does something per training batch."""
     from pymodel.callbacks import Callback
@@ -367,7 +374,7 @@ def fit_loop(model, x, y, w, *, batch_size, epochs, verbose, callbacks, validati
     cbs = _callback_list(model, callbacks, verbose, epochs, steps)
     model.stop_training = False
     order = np.arange(n, dtype=np.int64) if shuffle else None
-    fast = compile_step(step)
+    fast = compile_step(step) if _labels_ok(step, y) else None
     if fast is not None:
         fast.bind(x, y, w, order)
     whole_epochs = fast is not None and not tracker.metrics and not _batch_hooks(cbs)

@@ -1,0 +1,224 @@
+"""The compiled training plan (one C call per step or epoch) against the Python batch loop.
+
+The plan must give bitwise the same weights, optimizer state and History as
+the Python loop (``training.compile_step`` patched to return None), for every
+configuration it accepts, and leave the others to that loop.
+"""
+import numpy as np
+import pytest
+
+import pymodel as keras
+from pymodel import training
+from pymodel._native import gemm
+from pymodel._native import plan as native_plan
+from pymodel.optimizers import legacy
+
+
+def _data(n=11, features=5, classes=3, seed=0, dtype=np.float32):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, features)).astype(dtype)
+    y = np.eye(classes, dtype=dtype)[rng.integers(0, classes, n)]
+    return x, y
+
+
+def _model(dropout=0.0, last="softmax", dtype="float32", hidden=7):
+    layers = [keras.layers.Dense(hidden, activation="relu", input_dim=5, dtype=dtype)]
+    if dropout:
+        layers.append(keras.layers.Dropout(dropout, dtype=dtype))
+    layers += [keras.layers.Dense(6, activation="tanh", dtype=dtype),
+               keras.layers.Dense(3, activation=last, dtype=dtype)]
+    return keras.Sequential(layers)
+
+
+def _fit(fast, make_optimizer, *, loss="categorical_crossentropy", dropout=0.0, last="softmax",
+         dtype=np.float32, fit_kwargs=None, compile_kwargs=None, data=None, monkeypatch=None):
+    """Weights, optimizer state, History and whether the plan ran."""
+    np.random.seed(3)
+    x, y = data if data is not None else _data(dtype=dtype)
+    model = _model(dropout, last, np.dtype(dtype).name)
+    model.compile(optimizer=make_optimizer(), loss=loss, **(compile_kwargs or {}))
+    used = []
+    real = training.compile_step
+
+    def spy(step):
+        compiled = real(step) if fast else None
+        used.append(compiled is not None)
+        return compiled
+
+    monkeypatch.setattr(training, "compile_step", spy)
+    history = model.fit(x, y, **{"epochs": 3, "verbose": 0, "batch_size": 4, **(fit_kwargs or {})})
+    monkeypatch.setattr(training, "compile_step", real)
+    state = model.optimizer.get_state()
+    return model.get_weights(), state, history.history, all(used)
+
+
+def _assert_same(fast, slow):
+    (wa, sa, ha, used), (wb, sb, hb, _) = fast, slow
+    assert used, "the compiled plan did not run"
+    assert all(np.array_equal(a, b) for a, b in zip(wa, wb))
+    assert sa.keys() == sb.keys() and all(np.array_equal(sa[k], sb[k]) for k in sa)
+    assert ha == hb
+
+
+OPTIMIZERS = {
+    "sgd": lambda: keras.optimizers.SGD(learning_rate=0.1),
+    "sgd_nesterov": lambda: keras.optimizers.SGD(learning_rate=0.05, momentum=0.9, nesterov=True),
+    "adagrad": lambda: keras.optimizers.Adagrad(learning_rate=0.1),
+    "rmsprop": lambda: keras.optimizers.RMSprop(),
+    "rmsprop_centered_momentum": lambda: keras.optimizers.RMSprop(momentum=0.5, centered=True),
+    "adam": lambda: keras.optimizers.Adam(learning_rate=0.01),
+    "adam_amsgrad_clipnorm": lambda: keras.optimizers.Adam(amsgrad=True, clipnorm=0.1),
+    "adamax_global_clipnorm": lambda: keras.optimizers.Adamax(global_clipnorm=0.2),
+    "sgd_clipvalue_weight_decay": lambda: keras.optimizers.SGD(0.1, clipvalue=0.01,
+                                                               weight_decay=0.01),
+    "legacy_rmsprop_decay": lambda: legacy.RMSprop(learning_rate=0.01, decay=0.1),
+    "legacy_adagrad": lambda: legacy.Adagrad(learning_rate=0.1),
+}
+
+
+@pytest.mark.parametrize("name", sorted(OPTIMIZERS))
+def test_plan_matches_the_python_loop_bitwise_for_each_optimizer(name, monkeypatch):
+    make = OPTIMIZERS[name]
+    _assert_same(_fit(True, make, monkeypatch=monkeypatch), _fit(False, make, monkeypatch=monkeypatch))
+
+
+@pytest.mark.parametrize("batch_size", [1, 3, 4, 11, 32])
+@pytest.mark.parametrize("shuffle", [True, False])
+def test_plan_matches_across_batch_sizes_partial_batches_and_shuffling(batch_size, shuffle,
+                                                                        monkeypatch):
+    kwargs = {"batch_size": batch_size, "shuffle": shuffle}
+    args = (OPTIMIZERS["adam"],)
+    _assert_same(_fit(True, *args, fit_kwargs=kwargs, monkeypatch=monkeypatch),
+                 _fit(False, *args, fit_kwargs=kwargs, monkeypatch=monkeypatch))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_plan_matches_with_dropout_sample_weights_and_float64(dtype, monkeypatch):
+    x, y = _data(dtype=dtype)
+    weights = np.linspace(0.5, 2.0, len(x))
+    kwargs = {"sample_weight": weights}
+    args = (OPTIMIZERS["rmsprop"],)
+    fast = _fit(True, *args, dropout=0.4, dtype=dtype, data=(x, y), fit_kwargs=kwargs,
+                monkeypatch=monkeypatch)
+    slow = _fit(False, *args, dropout=0.4, dtype=dtype, data=(x, y), fit_kwargs=kwargs,
+                monkeypatch=monkeypatch)
+    _assert_same(fast, slow)
+
+
+@pytest.mark.parametrize("loss,last,targets", [
+    ("mse", "sigmoid", "onehot"), ("binary_crossentropy", "sigmoid", "onehot"),
+    ("sparse_categorical_crossentropy", "softmax", "labels"), ("huber", "linear", "onehot")])
+def test_plan_matches_for_other_kernel_losses_and_the_logits_shortcut(loss, last, targets,
+                                                                      monkeypatch):
+    x, y = _data()
+    if targets == "labels":
+        y = np.argmax(y, axis=1).astype(np.float32)
+    args = (OPTIMIZERS["sgd_nesterov"],)
+    kw = {"loss": loss, "last": last, "data": (x, y), "monkeypatch": monkeypatch,
+          "compile_kwargs": {"loss_weights": [0.5]}}
+    _assert_same(_fit(True, *args, **kw), _fit(False, *args, **kw))
+
+
+def test_plan_matches_per_batch_with_metrics_and_batch_callbacks(monkeypatch):
+    seen = []
+    callback = keras.callbacks.LambdaCallback(on_batch_end=lambda b, logs: seen.append(logs["loss"]))
+    kw = {"compile_kwargs": {"metrics": ["accuracy"]}, "monkeypatch": monkeypatch,
+          "fit_kwargs": {"callbacks": [callback], "validation_split": 0.25}}
+    fast = _fit(True, OPTIMIZERS["adam"], **kw)
+    fast_seen, seen[:] = list(seen), []
+    slow = _fit(False, OPTIMIZERS["adam"], **kw)
+    _assert_same(fast, slow)
+    assert fast_seen == seen and len(seen) == 3 * 2
+    assert "accuracy" in fast[2] and "val_loss" in fast[2]
+
+
+def test_plan_results_are_bitwise_equal_for_one_and_two_threads(monkeypatch):
+    before = gemm.get_num_threads()
+    try:
+        runs = []
+        for threads in (1, 2):
+            gemm.set_num_threads(threads)
+            x, y = _data(n=70, features=5)
+            runs.append(_fit(True, OPTIMIZERS["adam"], dropout=0.2, data=(x, y),
+                             fit_kwargs={"batch_size": 32}, monkeypatch=monkeypatch))
+    finally:
+        gemm.set_num_threads(before)
+    _assert_same(*runs)
+
+
+def test_configurations_the_plan_does_not_cover_use_the_python_loop(monkeypatch):
+    nadam = _fit(True, lambda: keras.optimizers.Nadam(), monkeypatch=monkeypatch)
+    assert not nadam[3]
+    np.random.seed(0)
+    model = keras.Sequential([keras.layers.Dense(3, input_dim=5, kernel_regularizer="l2")])
+    model.compile("sgd", "mse")
+    step = model._step(4, (5,), (3,))
+    assert training.compile_step(step) is None
+    model = keras.Sequential([keras.layers.Dense(3, input_dim=5)])
+    model.compile("sgd", lambda y_true, y_pred: keras.backend.mean((y_true - y_pred) ** 2, axis=-1))
+    assert training.compile_step(model._step(4, (5,), (3,))) is None
+
+
+def test_bad_sparse_labels_fall_back_and_raise_the_keras_error():
+    x, _ = _data()
+    model = _model()
+    model.compile("sgd", "sparse_categorical_crossentropy")
+    with pytest.raises(ValueError, match="labels must be integers in"):
+        model.fit(x, np.full(len(x), 7.0, np.float32), verbose=0)
+
+
+def test_keyboard_interrupt_between_batches_leaves_weights_of_completed_steps(monkeypatch):
+    """Ctrl-C lands between C calls: weights and iterations agree on the last finished step."""
+    class Interrupt(keras.callbacks.Callback):
+        def on_train_batch_begin(self, batch, logs=None):
+            if batch == 2:
+                raise KeyboardInterrupt
+
+    np.random.seed(5)
+    x, y = _data()
+    model = _model()
+    model.compile(OPTIMIZERS["adam"](), "categorical_crossentropy")
+    start = model.get_weights()
+    with pytest.raises(KeyboardInterrupt):
+        model.fit(x, y, batch_size=4, epochs=1, verbose=0, shuffle=False, callbacks=[Interrupt()])
+    assert int(model.optimizer.iterations) == 2
+    np.random.seed(5)
+    reference = _model()
+    reference.set_weights(start)
+    reference.compile(OPTIMIZERS["adam"](), "categorical_crossentropy")
+    monkeypatch.setattr(training, "compile_step", lambda step: None)
+    reference.fit(x[:8], y[:8], batch_size=4, epochs=1, verbose=0, shuffle=False)
+    assert all(np.array_equal(a, b) for a, b in zip(model.get_weights(), reference.get_weights()))
+
+
+def test_loss_sum_adds_in_double_left_to_right_with_optional_weights():
+    rng = np.random.default_rng(0)
+    for dtype in (np.float32, np.float64):
+        values = rng.random(1001).astype(dtype)
+        weights = rng.random(1001).astype(dtype)
+        expected, weighted = 0.0, 0.0
+        for v, w in zip(values.tolist(), weights.tolist()):
+            expected += v
+            weighted += v * w
+        before = values.copy()
+        assert native_plan.loss_sum(values) == expected
+        assert native_plan.loss_sum(values, weights) == weighted
+        assert np.array_equal(values, before)
+    with pytest.raises(TypeError):
+        native_plan.loss_sum(values, weights.astype(np.float32))
+
+
+def test_plan_bind_refuses_data_that_does_not_match_the_plan(monkeypatch):
+    np.random.seed(0)
+    x, y = _data()
+    model = _model()
+    model.compile("sgd", "categorical_crossentropy")
+    model.fit(x, y, batch_size=4, epochs=1, verbose=0)
+    step = model._step(4, (5,), (3,))
+    compiled = training.compile_step(step)
+    with pytest.raises(ValueError, match="do not match the plan"):
+        compiled.bind(x[:, :4].copy(), y, None, None)
+    with pytest.raises(TypeError):
+        compiled.bind(x.astype(np.float64), y, None, None)
+    with pytest.raises(TypeError):
+        compiled.bind(x, y, None, np.arange(len(x), dtype=np.int32))
