@@ -163,11 +163,9 @@ class CompiledStep:
     completed step.
     """
 
-    def __init__(self, step: Step, cplan, rows_per_sample: int):
+    def __init__(self, step: Step, cplan):
         self.step, self.cplan = step, cplan
         self.optimizer = step.model.optimizer
-        self._out_shape = step.plan.shapes[-1]
-        self.constant_lr = self.optimizer.constant_learning_rate()
 
     def bind(self, x, y, w, order) -> None:
         """The fit's data (``order``: the shuffled indices, shuffled in place each epoch)."""
@@ -231,6 +229,11 @@ def compile_step(step: Step):
     if config is None:
         return None
     kind, options, slots = config
+    key = (kind, tuple(sorted(options.items())), tuple(id(a) for s in slots for a in s),
+           tuple(getattr(layer, "rate", None) for layer in layers), model._loss_weight)
+    cached = getattr(step, "_compiled", None)
+    if cached is not None and cached[0] == key:  # the plan holds those arrays: ids stay unique
+        return cached[1]
     specs = []
     for i, layer in enumerate(layers):
         if layer.activity_regularizer is not None:
@@ -259,7 +262,8 @@ def compile_step(step: Step):
         xb=step.x, yb=step.y, wb=step.w, per_sample=step.per_sample, grad=step.grad,
         loss=loss.descriptor(step.shortcut), shortcut=step.shortcut,
         loss_weight=model._loss_weight, optimizer=kind, params=params, options=options)
-    return CompiledStep(step, cplan, step.rows_per_sample)
+    step._compiled = key, CompiledStep(step, cplan)
+    return step._compiled[1]
 
 
 def _labels_ok(step: Step, y) -> bool:

@@ -222,3 +222,23 @@ def test_plan_bind_refuses_data_that_does_not_match_the_plan(monkeypatch):
         compiled.bind(x.astype(np.float64), y, None, None)
     with pytest.raises(TypeError):
         compiled.bind(x, y, None, np.arange(len(x), dtype=np.int32))
+
+
+def test_plan_is_reused_across_fits_and_rebuilt_when_the_optimizer_changes(monkeypatch):
+    def train(fast):
+        np.random.seed(3)
+        x, y = _data()
+        model = _model(dropout=0.3)
+        model.compile(keras.optimizers.SGD(0.1, momentum=0.5), "categorical_crossentropy")
+        if not fast:
+            monkeypatch.setattr(training, "compile_step", lambda step: None)
+        losses = model.fit(x, y, batch_size=4, epochs=2, verbose=0).history["loss"]
+        model.optimizer.momentum = 0.9
+        losses += model.fit(x, y, batch_size=4, epochs=2, verbose=0).history["loss"]
+        model.layers[1].rate = 0.1
+        losses += model.fit(x, y, batch_size=4, epochs=2, verbose=0).history["loss"]
+        monkeypatch.undo()
+        return model.get_weights(), losses
+
+    (wa, la), (wb, lb) = train(True), train(False)
+    assert la == lb and all(np.array_equal(a, b) for a, b in zip(wa, wb))
