@@ -3,9 +3,13 @@
 A ``Plan`` allocates every layer's buffers once for a batch *capacity*; a smaller
 batch (the partial last one) uses views of the same memory, cached per size, so
 an epoch allocates no array data. One forward or backward pass makes one C
-call per layer; the optimizer makes one C call per variable. Keeping the plan
-explicit (per-layer buffers, one kernel per step) is what lets whole steps move
-into C later.
+call per layer; the optimizer makes one C call per variable.
+
+``fit`` compiles that loop when it can (:func:`compile_step`): a C struct
+describing the layers, buffers, loss and optimizer, over the same arrays, so
+that one C call runs a whole step, or a whole epoch when nothing needs a
+per-batch hook. Its results are bitwise those of the Python loop, which stays
+the reference and the path for everything the plan does not cover.
 
 Numerics follow tf-keras (KERAS2.md section 4): a batch loss is
 ``sum_i w_i l_i / N`` plus the regularization losses; an epoch's loss is the
