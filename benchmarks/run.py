@@ -14,8 +14,10 @@ Ratios are pymodel's speed over the other's (> 1: pymodel is faster). Each
 (framework, task, thread count) runs in its own subprocess with the thread
 count pinned there (OMP/MKL/OPENBLAS/PYMODEL_NUM_THREADS, torch.set_num_threads,
 tf.config.threading); the time is the median of several repetitions after a
-warm-up run. PyTorch and tf-keras are benchmark peers only, never pymodel
-dependencies; a missing one is skipped with a note.
+warm-up run, pooled over two rounds of subprocesses in which the frameworks
+take turns (so that a change of load on a shared machine hits them all).
+PyTorch and tf-keras are benchmark peers only, never pymodel dependencies; a
+missing one is skipped with a note.
 
     python benchmarks/run.py                                  # full table (several minutes)
     python benchmarks/run.py --tf-python /work/venv-tf/bin/python
@@ -239,8 +241,8 @@ def available(framework: str, tf_python: str | None) -> tuple:
 
 
 def measure(python: str, framework: str, task: str, threads: int, batch: int = 0,
-            samples: int = 0, epochs: int = 0, reps: int = 3, timeout: float = 900) -> float:
-    """Median seconds of the worker's repetitions (NaN if it failed)."""
+            samples: int = 0, epochs: int = 0, reps: int = 3, timeout: float = 900) -> list:
+    """Seconds of each of the worker's repetitions ([] if it failed)."""
     env = dict(os.environ)
     blas = "1" if framework == "pymodel" else str(threads)
     # OMP_WAIT_POLICY: the policy pymodel defaults to, for every OpenMP runtime (torch's
@@ -257,13 +259,29 @@ def measure(python: str, framework: str, task: str, threads: int, batch: int = 0
     try:
         res = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout,
                              cwd=str(ROOT))
-        times = json.loads(res.stdout.strip().splitlines()[-1])
-        return statistics.median(times)
+        return json.loads(res.stdout.strip().splitlines()[-1])
     except (subprocess.TimeoutExpired, json.JSONDecodeError, IndexError, OSError) as exc:
         tail = getattr(exc, "stderr", None) or (res.stderr if "res" in locals() else "")
         print(f"note: {framework} {task} t{threads} b{batch} failed: "
               f"{(tail or str(exc)).strip().splitlines()[-1:]}", file=sys.stderr)
-        return float("nan")
+        return []
+
+
+def interleaved(pythons: dict, rounds: int, **kwargs) -> dict:
+    """Median seconds per framework, from ``rounds`` rounds of subprocesses.
+
+    The frameworks take turns (in a rotated order each round) so that a
+    change in the machine's load hits them all alike instead of whichever
+    ran at the time.
+    """
+    order = [fw for fw in FRAMEWORKS if pythons[fw]]
+    times: dict = {fw: [] for fw in order}
+    for r in range(rounds):
+        for fw in order[r % len(order):] + order[:r % len(order)]:
+            extra = {"samples": min(kwargs["samples"], 2048)} if fw == "numpy" and \
+                kwargs.get("samples") else {}  # the slow NumPy peer: fewer samples
+            times[fw] += measure(pythons[fw], fw, **{**kwargs, **extra})
+    return {fw: statistics.median(t) if t else float("nan") for fw, t in times.items()}
 
 
 def _fmt(value: float, digits: int = 0) -> str:
@@ -284,6 +302,8 @@ def main(argv=None) -> None:
                     help="interpreter with tensorflow + tf_keras (default: this one, if it has them)")
     ap.add_argument("--samples", type=int, default=None, help="MLP samples per epoch (16384)")
     ap.add_argument("--reps", type=int, default=None, help="timed repetitions (median)")
+    ap.add_argument("--rounds", type=int, default=None,
+                    help="rounds of subprocesses per row, frameworks taking turns (default 2)")
     ap.add_argument("--threads", default="1,2", help="thread counts for the MLP and GEMM rows")
     ap.add_argument("--no-gemm", action="store_true", help="leave out the GEMM rows")
     ap.add_argument("--peak-gflops", type=float, default=None,
@@ -305,6 +325,7 @@ def main(argv=None) -> None:
     samples = args.samples or (256 if quick else 16384)
     reps = args.reps or (1 if quick else 5)
     xor_epochs = 20 if quick else 1500
+    rounds = args.rounds or (1 if quick else 2)
     threads = [int(t) for t in args.threads.split(",")]
     wanted = args.frameworks.split(",") if args.frameworks else (
         ["pymodel", "numpy"] if quick else list(FRAMEWORKS))
@@ -324,26 +345,22 @@ def main(argv=None) -> None:
     peak = (args.peak_gflops or ghz * per_cycle) * 1e9
 
     print(f"pymodel vs NumPy / PyTorch / tf-keras, float32, {os.cpu_count()} CPUs, load average "
-          f"{os.getloadavg()[0]:.2f}, median of {reps} repetition(s) after a warm-up")
+          f"{os.getloadavg()[0]:.2f}, median of {rounds} x {reps} repetition(s), each "
+          "subprocess after a warm-up")
     print(f"float32 peak per core: {ghz:.2f} GHz ({how}) x {per_cycle} flop/cycle [{why}] = "
           f"{ghz * per_cycle:.0f} GFLOP/s; percentages below use {peak / 1e9:.0f} GFLOP/s")
     rows = []  # (benchmark, threads, {framework: value}, unit, higher_is_better, note)
     for batch in (32, 256):
         for t in threads:
-            speeds = {}
-            for fw in FRAMEWORKS:
-                if pythons[fw]:
-                    # the slow NumPy peer: fewer samples (its rate per sample is what counts)
-                    n = min(samples, 2048) if fw == "numpy" else samples
-                    sec = measure(pythons[fw], fw, "mlp", t, batch=batch, samples=n, reps=reps)
-                    speeds[fw] = n / sec
+            secs = interleaved(pythons, rounds, task="mlp", threads=t, batch=batch,
+                               samples=samples, reps=reps)
+            speeds = {fw: (min(samples, 2048) if fw == "numpy" else samples) / sec
+                      for fw, sec in secs.items()}
             pm_flops = speeds.get("pymodel", float("nan")) * MLP_FLOPS
             note = f"pymodel at {100 * pm_flops / (peak * t):.0f}% of the {t}-core peak"
             rows.append((f"MLP train b{batch}", t, speeds, "samples/s", True, note))
-    times = {}
-    for fw in FRAMEWORKS:
-        if pythons[fw]:
-            times[fw] = 1e3 * measure(pythons[fw], fw, "xor", 1, epochs=xor_epochs, reps=reps)
+    times = {fw: 1e3 * sec for fw, sec in interleaved(
+        pythons, rounds, task="xor", threads=1, epochs=xor_epochs, reps=reps).items()}
     rows.append((f"XOR fit() {xor_epochs} epochs", 1, times, "ms", False, "whole fit(), 4 samples"))
     if not args.no_gemm:
         gemm_rows = bench_gemm.shapes(quick)
