@@ -1,4 +1,9 @@
 """pm_gemm against a NumPy float64 reference: size sweep across every block edge, all transposes, all variants."""
+import os
+import pathlib
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -30,6 +35,16 @@ def supported_variants():
 
 
 VARIANTS = supported_variants()
+
+
+def built_with_openmp():
+    gemm.set_num_threads(2)
+    threaded = gemm.get_num_threads() == 2
+    gemm.set_num_threads(0)
+    return threaded
+
+
+OPENMP = built_with_openmp()  # without OpenMP every count reads back as 1
 
 
 @pytest.fixture(autouse=True)
@@ -134,7 +149,9 @@ def test_results_are_bitwise_identical_for_one_and_two_threads():
     for variant in VARIANTS:
         gemm.set_variant(variant)
         for dtype in DTYPES:
-            for m, n, k in [(200, 300, 150), (33, 700, 600)]:
+            # Multi-block A; one block with many B panels (each thread packs
+            # and uses its own); one block with few panels (shared packing).
+            for m, n, k in [(200, 300, 150), (33, 700, 600), (100, 40, 300)]:
                 for ta, tb in TRANS:
                     a, b = operands(rng, m, n, k, ta, tb, dtype)
                     gemm.set_num_threads(1)
@@ -158,9 +175,22 @@ def test_thread_count_round_trips_and_zero_restores_the_default():
     default = gemm.get_num_threads()
     assert default >= 1
     gemm.set_num_threads(3)
-    assert gemm.get_num_threads() in (1, 3)  # 1 in builds without OpenMP
+    assert gemm.get_num_threads() == (3 if OPENMP else 1)
     gemm.set_num_threads(0)
     assert gemm.get_num_threads() == default
+
+
+@pytest.mark.parametrize("env,expected", [
+    ({"PYMODEL_NUM_THREADS": "3", "OMP_NUM_THREADS": "5"}, 3),
+    ({"OMP_NUM_THREADS": "5,2"}, 5),
+])
+def test_thread_count_is_read_from_the_environment_at_import(env, expected):
+    code = "from pymodel._native import gemm; print(gemm.get_num_threads())"
+    full_env = {k: v for k, v in os.environ.items() if k not in ("PYMODEL_NUM_THREADS", "OMP_NUM_THREADS")}
+    root = pathlib.Path(__file__).resolve().parent.parent
+    full_env.update(env, PYTHONPATH=os.pathsep.join([str(root), full_env.get("PYTHONPATH", "")]))
+    out = subprocess.run([sys.executable, "-c", code], env=full_env, capture_output=True, text=True, check=True)
+    assert int(out.stdout) == (expected if OPENMP else 1)
 
 
 def test_portable_variant_is_always_available_and_auto_picks_the_best():
