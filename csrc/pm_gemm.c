@@ -2,11 +2,13 @@
  * pm_gemm.c -- GEMM: variant choice, and the dtype-generic driver
  * (pm_gemm_tmpl.inc) instantiated for float and double.
  *
- * Structure (BLIS): the driver blocks op(B) into KC x NC panels and op(A)
- * into MC x KC blocks, packs both into the caller's workspace (zero-padding
- * edge micro-panels) and calls one MR x NR micro-kernel per tile of C. The
- * micro-kernels (portable C here, AVX2+FMA and AVX-512F in their own files)
- * share one contract, described in pm_gemm.h.
+ * Structure (BLIS): the driver blocks the product over NC, KC and MC, packs
+ * op(B) panels into the caller's workspace (zero-padding edge micro-panels)
+ * and calls one MR x NR micro-kernel per tile of C. The micro-kernels
+ * (portable C in the template, AVX2+FMA and AVX-512F in their own files,
+ * chosen at run time) share one contract, described in pm_gemm.h. Threads
+ * (OpenMP, when built with it) split the tiles; pm_threads.c holds the
+ * count.
  */
 #include "pm_gemm.h"
 
