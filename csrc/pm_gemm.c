@@ -67,8 +67,11 @@ int pm_gemm_get_variant(void)
  * tile bookkeeping would cost more than the arithmetic (measured: the
  * SIMD path wins from about 10 x 10 x 10). */
 #define PM_GEMM_SMALL 512
-/* Below this many multiply-adds one thread is faster than waking others. */
-#define PM_GEMM_PAR_MIN (64.0 * 64.0 * 64.0)
+/* Below this many multiply-adds (128^3) products run on one thread. On an
+ * idle machine threads pay off from about 64^3, but when the cores are
+ * shared a team waits at each barrier for a descheduled member, which can
+ * cost milliseconds; products this big amortise such a stall. */
+#define PM_GEMM_PAR_MIN (128.0 * 128.0 * 128.0)
 
 static int pm_gemm_is_small(int64_t m, int64_t n, int64_t k)
 {

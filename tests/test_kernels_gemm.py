@@ -146,19 +146,21 @@ def test_inputs_are_left_untouched(dtype):
 
 def test_results_are_bitwise_identical_for_one_and_two_threads():
     rng = np.random.default_rng(6)
+    # Just above the threading threshold (128^3 multiply-adds): multi-block
+    # A; one block with many B panels (each thread packs and uses its own);
+    # one block with few panels (packing shared by the threads).
+    sizes = [(160, 200, 80), (24, 700, 130), (150, 40, 400)]
     for variant in VARIANTS:
         gemm.set_variant(variant)
         for dtype in DTYPES:
-            # Multi-block A; one block with many B panels (each thread packs
-            # and uses its own); one block with few panels (shared packing).
-            for m, n, k in [(200, 300, 150), (33, 700, 600), (100, 40, 300)]:
-                for ta, tb in TRANS:
-                    a, b = operands(rng, m, n, k, ta, tb, dtype)
-                    gemm.set_num_threads(1)
-                    one = gemm.gemm(a, b, trans_a=ta, trans_b=tb)
-                    gemm.set_num_threads(2)
-                    two = gemm.gemm(a, b, trans_a=ta, trans_b=tb)
-                    assert one.tobytes() == two.tobytes()
+            for i, (m, n, k) in enumerate(sizes):
+                ta, tb = TRANS[(i + len(variant)) % 4]
+                a, b = operands(rng, m, n, k, ta, tb, dtype)
+                gemm.set_num_threads(1)
+                one = gemm.gemm(a, b, trans_a=ta, trans_b=tb)
+                gemm.set_num_threads(2)
+                two = gemm.gemm(a, b, trans_a=ta, trans_b=tb)
+                assert one.tobytes() == two.tobytes()
 
 
 def test_workspace_is_reusable_and_may_be_misaligned():
