@@ -51,6 +51,42 @@ static void pm_gemm_avx512_f32_pack_bt(const float *b, int64_t ldb, int64_t kc,
             bp[p * NR + j] = b[j * ldb + p];
 }
 
+/* The same for double (NR = 16): 8 x 8 blocks, unpack then two rounds of
+ * 128-bit lane shuffles. */
+__attribute__((target("avx512f")))
+static void pm_gemm_avx512_f64_pack_bt(const double *b, int64_t ldb,
+                                       int64_t kc, double *bp)
+{
+    enum { NR = 16 };
+    int64_t p = 0;
+    for (; p + 8 <= kc; p += 8) {
+        for (int jh = 0; jh < NR; jh += 8) {
+            __m512d r[8], t[8];
+            for (int i = 0; i < 8; i++)
+                r[i] = _mm512_loadu_pd(b + (jh + i) * ldb + p);
+            for (int i = 0; i < 8; i += 2) {
+                t[i] = _mm512_unpacklo_pd(r[i], r[i + 1]);
+                t[i + 1] = _mm512_unpackhi_pd(r[i], r[i + 1]);
+            }
+            for (int h = 0; h < 8; h += 4) {
+                r[h] = _mm512_shuffle_f64x2(t[h], t[h + 2], 0x88);
+                r[h + 1] = _mm512_shuffle_f64x2(t[h + 1], t[h + 3], 0x88);
+                r[h + 2] = _mm512_shuffle_f64x2(t[h], t[h + 2], 0xdd);
+                r[h + 3] = _mm512_shuffle_f64x2(t[h + 1], t[h + 3], 0xdd);
+            }
+            for (int i = 0; i < 4; i++) {
+                t[i] = _mm512_shuffle_f64x2(r[i], r[4 + i], 0x88);
+                t[4 + i] = _mm512_shuffle_f64x2(r[i], r[4 + i], 0xdd);
+            }
+            for (int q = 0; q < 8; q++)
+                _mm512_storeu_pd(bp + (p + q) * NR + jh, t[q]);
+        }
+    }
+    for (; p < kc; p++)
+        for (int j = 0; j < NR; j++)
+            bp[p * NR + j] = b[j * ldb + p];
+}
+
 #define T float
 #define SUF f32
 #define PM_SIMD_NAME pm_gemm_avx512_f32
@@ -76,6 +112,7 @@ static void pm_gemm_avx512_f32_pack_bt(const float *b, int64_t ldb, int64_t kc,
 #define T double
 #define SUF f64
 #define PM_SIMD_NAME pm_gemm_avx512_f64
+#define PM_SIMD_PACK_BT pm_gemm_avx512_f64_pack_bt
 #define PM_SIMD_MR 8
 #define PM_SIMD_ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7)
 #define PM_SIMD_MC 192
