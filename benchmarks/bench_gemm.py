@@ -14,6 +14,7 @@ sets numpy's thread count without threadpoolctl and keeps one library's idle
 
     python benchmarks/bench_gemm.py            # full table (about a minute)
     python benchmarks/bench_gemm.py --quick    # a few small shapes (CI)
+    python benchmarks/bench_gemm.py --cpu-time # 1-thread columns by CPU time
 
 On a shared machine numbers move with the load: run it twice and compare.
 """
@@ -53,8 +54,8 @@ def shapes(quick: bool) -> list:
 
 # ------------------------------------------------------------------ worker
 
-def run_worker(library: str, rows: list, reps: int) -> list:
-    """Median seconds per product for each row, in this process."""
+def run_worker(library: str, rows: list, reps: int, clock) -> list:
+    """Median seconds per product for each row, in this process, timed with ``clock``."""
     import numpy as np
 
     if library == "pymodel":
@@ -75,27 +76,29 @@ def run_worker(library: str, rows: list, reps: int) -> list:
                 np.matmul(av, bv, out=c)
         # Inner loop long enough (~20 ms) for the timer; first round is warm-up.
         call()
-        t0 = time.perf_counter()
+        t0 = clock()
         call()
-        inner = max(1, int(0.02 / max(time.perf_counter() - t0, 1e-7)))
+        inner = max(1, int(0.02 / max(clock() - t0, 1e-6)))
         times = []
         for _ in range(reps + 1):
-            t0 = time.perf_counter()
+            t0 = clock()
             for _ in range(inner):
                 call()
-            times.append((time.perf_counter() - t0) / inner)
+            times.append((clock() - t0) / inner)
         times = sorted(times[1:])
         out.append(times[len(times) // 2])
     return out
 
 
-def measure(library: str, threads: int, rows: list, reps: int) -> list:
+def measure(library: str, threads: int, rows: list, reps: int, cpu_time: bool) -> list:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     blas_threads = str(threads) if library == "numpy" else "1"
     env.update(OPENBLAS_NUM_THREADS=blas_threads, OMP_NUM_THREADS=blas_threads,
                MKL_NUM_THREADS=blas_threads, PYMODEL_NUM_THREADS=str(threads))
     cmd = [sys.executable, __file__, "--worker", library, "--reps", str(reps), "--rows", json.dumps(rows)]
+    if cpu_time and threads == 1:
+        cmd.append("--cpu-time")
     res = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True)
     return json.loads(res.stdout)
 
@@ -105,7 +108,8 @@ def measure(library: str, threads: int, rows: list, reps: int) -> list:
 CLOCK_PROBE = r"""
 #include <stdio.h>
 #include <time.h>
-static double now(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return t.tv_sec + 1e-9 * t.tv_nsec; }
+/* CPU time of this thread: time spent descheduled on a busy machine does not count. */
+static double now(void) { struct timespec t; clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t); return t.tv_sec + 1e-9 * t.tv_nsec; }
 int main(void) {
     long x = 0, y = 1, n = 20000000; double best = 1e9;
     for (int r = 0; r < 5; r++) {
@@ -165,13 +169,16 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="few small shapes, 3 repetitions (CI)")
     ap.add_argument("--reps", type=int, default=None, help="timed repetitions per shape (median)")
     ap.add_argument("--threads", default="1,2", help="comma-separated thread counts (default 1,2)")
+    ap.add_argument("--cpu-time", action="store_true",
+                    help="time 1-thread runs by thread CPU time (steadier on a busy machine)")
     ap.add_argument("--worker", choices=["numpy", "pymodel"], help=argparse.SUPPRESS)
     ap.add_argument("--rows", help=argparse.SUPPRESS)
     args = ap.parse_args()
     reps = args.reps or (3 if args.quick else 7)
 
     if args.worker:
-        print(json.dumps(run_worker(args.worker, json.loads(args.rows), reps)))
+        clock = time.thread_time if args.cpu_time else time.perf_counter
+        print(json.dumps(run_worker(args.worker, json.loads(args.rows), reps, clock)))
         return
 
     sys.path.insert(0, str(ROOT))
@@ -183,11 +190,13 @@ def main() -> None:
         if var in os.environ:
             print(f"note: {var}={os.environ[var]} is set and may slow numpy; unset it for a fair run")
     print(f"pymodel GEMM variant {pm.get_variant()}, float32, {os.cpu_count()} CPUs, "
-          f"load average {os.getloadavg()[0]:.2f}, median of {reps} repetitions")
+          f"load average {os.getloadavg()[0]:.2f}, median of {reps} repetitions, "
+          + ("1-thread runs by thread CPU time, others wall clock" if args.cpu_time
+             else "wall clock (other load slows both libraries)"))
     results = {}
     for t in threads:
         for lib in ("pymodel", "numpy"):
-            results[lib, t] = measure(lib, t, rows, reps)
+            results[lib, t] = measure(lib, t, rows, reps, args.cpu_time)
 
     head = f"{'product':<26}{'m x k @ k x n':>20}"
     for t in threads:
@@ -200,7 +209,8 @@ def main() -> None:
             p, q = results["pymodel", t][i], results["numpy", t][i]
             line += f" | {'':6}{flops / p / 1e9:>8.1f} {flops / q / 1e9:>8.1f} {q / p:>5.2f}x"
         print(line)
-    print("GFLOP/s; ratio = pymodel speed / numpy speed (> 1: pymodel faster)")
+    print("GFLOP/s; ratio = pymodel speed / numpy speed (> 1: pymodel faster); "
+          f"load average now {os.getloadavg()[0]:.2f}")
 
     ghz, how = clock_ghz()
     per_cycle, why = fp32_flops_per_cycle(pm.get_variant())
