@@ -12,7 +12,7 @@ from pymodel._native import ffi, gemm, lib
 DTYPES = [np.float32, np.float64]
 TRANS = [(False, False), (False, True), (True, False), (True, True)]
 # (m, n, k) crossing the small-path limit (m*n*k = 512), MR +- 1 (4, 6, 8),
-# NR +- 1 (4, 8, 16, 32) and NR/2 (half-width tiles), KC +- 1 (256, 512), MC (128, 144, 192), the
+# NR +- 1 (8, 16, 32) and NR/2 (half-width tiles), KC +- 1 (256, 512), MC (128, 144, 192), the
 # in-place B limit (m = 256) and NC (2048, 4096).
 SIZES = [
     (1, 1, 1), (2, 3, 5), (8, 8, 8), (8, 8, 9), (7, 13, 17), (16, 16, 16), (3, 5, 300), (1, 33, 257),
