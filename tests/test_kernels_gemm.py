@@ -1,8 +1,10 @@
 """pm_gemm against a NumPy float64 reference: size sweep across every block edge, all transposes, all variants."""
 import os
 import pathlib
+import signal
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -163,6 +165,31 @@ def test_results_are_bitwise_identical_for_one_and_two_threads():
                 gemm.set_num_threads(2)
                 two = gemm.gemm(a, b, trans_a=ta, trans_b=tb)
                 assert one.tobytes() == two.tobytes()
+
+
+def test_a_forked_child_still_multiplies_after_the_parent_used_threads():
+    # GNU OpenMP's pool does not survive fork(); the child must not hang.
+    gemm.set_num_threads(2)
+    a = np.random.default_rng(9).uniform(-1, 1, (200, 200)).astype(np.float32)
+    expected = gemm.gemm(a, a)
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            code = 0 if gemm.gemm(a, a).tobytes() == expected.tobytes() else 2
+        finally:
+            os._exit(code)
+    deadline = time.monotonic() + 30
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        if time.monotonic() > deadline:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            pytest.fail("gemm hung in a forked child")
+        time.sleep(0.01)
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
 
 
 def test_workspace_is_reusable_and_may_be_misaligned():
