@@ -105,8 +105,8 @@ def set_num_threads(n: int) -> None:
 def get_num_threads() -> int:
     """Threads the parallel kernels use.
 
-    1 when built without OpenMP, and in a process forked from one that
-    already ran threaded kernels (GNU OpenMP's pool does not survive fork).
+    1 when built without OpenMP, and in a forked child process (GNU OpenMP's
+    thread pool does not survive fork; a child that used it would hang).
     """
     return int(lib.pm_get_num_threads())
 
