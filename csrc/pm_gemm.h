@@ -53,6 +53,9 @@ PM_GEMM_DECLARE_ARCH(double, f64)
  * packing) when B is not transposed: each panel serves only a few tiles,
  * so packing it would cost more than it saves. */
 #define PM_GEMM_DIRECT_B_M 256
+/* Products with B transposed and at most this many rows (and fewer rows
+ * than columns) are computed as C^T = op(B)^T op(A)^T, see pm_gemm. */
+#define PM_GEMM_SWAP_M 64
 /* Alignment of the packed buffers inside the caller's workspace. */
 #define PM_GEMM_ALIGN 64
 
