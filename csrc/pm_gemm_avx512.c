@@ -26,8 +26,10 @@ static void pm_gemm_avx512_f32_pack_bt(const float *b, int64_t ldb, int64_t kc,
                 t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
             }
             for (int g = 0; g < 16; g += 4) {
-                const __m512d t0 = _mm512_castps_pd(t[g]), t1 = _mm512_castps_pd(t[g + 1]);
-                const __m512d t2 = _mm512_castps_pd(t[g + 2]), t3 = _mm512_castps_pd(t[g + 3]);
+                const __m512d t0 = _mm512_castps_pd(t[g]);
+                const __m512d t1 = _mm512_castps_pd(t[g + 1]);
+                const __m512d t2 = _mm512_castps_pd(t[g + 2]);
+                const __m512d t3 = _mm512_castps_pd(t[g + 3]);
                 r[g] = _mm512_castpd_ps(_mm512_unpacklo_pd(t0, t2));
                 r[g + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(t0, t2));
                 r[g + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(t1, t3));
@@ -35,8 +37,9 @@ static void pm_gemm_avx512_f32_pack_bt(const float *b, int64_t ldb, int64_t kc,
             }
             for (int h = 0; h < 16; h += 8)
                 for (int i = 0; i < 4; i++) {
-                    t[h + i] = _mm512_shuffle_f32x4(r[h + i], r[h + 4 + i], 0x88);
-                    t[h + 4 + i] = _mm512_shuffle_f32x4(r[h + i], r[h + 4 + i], 0xdd);
+                    const __m512 lo = r[h + i], hi = r[h + 4 + i];
+                    t[h + i] = _mm512_shuffle_f32x4(lo, hi, 0x88);
+                    t[h + 4 + i] = _mm512_shuffle_f32x4(lo, hi, 0xdd);
                 }
             for (int i = 0; i < 8; i++) {
                 r[i] = _mm512_shuffle_f32x4(t[i], t[8 + i], 0x88);
