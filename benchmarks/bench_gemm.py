@@ -54,7 +54,7 @@ def shapes(quick: bool) -> list:
 
 # ------------------------------------------------------------------ worker
 
-def run_worker(library: str, rows: list, reps: int, clock) -> list:
+def run_worker(library: str, rows: list, reps: int, clock, round_seconds: float) -> list:
     """Median seconds per product for each row, in this process, timed with ``clock``."""
     import numpy as np
 
@@ -74,11 +74,11 @@ def run_worker(library: str, rows: list, reps: int, clock) -> list:
             av, bv = (a.T if ta else a), (b.T if tb else b)
             def call(av=av, bv=bv, c=c):
                 np.matmul(av, bv, out=c)
-        # Inner loop long enough (~20 ms) for the timer; first round is warm-up.
+        # Rounds of round_seconds (enough for the timer); the first is warm-up.
         call()
         t0 = clock()
         call()
-        inner = max(1, int(0.02 / max(clock() - t0, 1e-6)))
+        inner = max(1, int(round_seconds / max(clock() - t0, 1e-6)))
         times = []
         for _ in range(reps + 1):
             t0 = clock()
@@ -90,13 +90,15 @@ def run_worker(library: str, rows: list, reps: int, clock) -> list:
     return out
 
 
-def measure(library: str, threads: int, rows: list, reps: int, cpu_time: bool) -> list:
+def measure(library: str, threads: int, rows: list, reps: int, cpu_time: bool,
+            round_seconds: float) -> list:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     blas_threads = str(threads) if library == "numpy" else "1"
     env.update(OPENBLAS_NUM_THREADS=blas_threads, OMP_NUM_THREADS=blas_threads,
                MKL_NUM_THREADS=blas_threads, PYMODEL_NUM_THREADS=str(threads))
-    cmd = [sys.executable, __file__, "--worker", library, "--reps", str(reps), "--rows", json.dumps(rows)]
+    cmd = [sys.executable, __file__, "--worker", library, "--reps", str(reps),
+           "--round-seconds", str(round_seconds), "--rows", json.dumps(rows)]
     if cpu_time and threads == 1:
         cmd.append("--cpu-time")
     res = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True)
@@ -173,12 +175,14 @@ def main() -> None:
                     help="time 1-thread runs by thread CPU time (steadier on a busy machine)")
     ap.add_argument("--worker", choices=["numpy", "pymodel"], help=argparse.SUPPRESS)
     ap.add_argument("--rows", help=argparse.SUPPRESS)
+    ap.add_argument("--round-seconds", type=float, default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
     reps = args.reps or (3 if args.quick else 7)
+    round_seconds = args.round_seconds or (0.003 if args.quick else 0.02)
 
     if args.worker:
         clock = time.thread_time if args.cpu_time else time.perf_counter
-        print(json.dumps(run_worker(args.worker, json.loads(args.rows), reps, clock)))
+        print(json.dumps(run_worker(args.worker, json.loads(args.rows), reps, clock, round_seconds)))
         return
 
     sys.path.insert(0, str(ROOT))
@@ -196,7 +200,7 @@ def main() -> None:
     results = {}
     for t in threads:
         for lib in ("pymodel", "numpy"):
-            results[lib, t] = measure(lib, t, rows, reps, args.cpu_time)
+            results[lib, t] = measure(lib, t, rows, reps, args.cpu_time, round_seconds)
 
     head = f"{'product':<26}{'m x k @ k x n':>20}"
     for t in threads:
