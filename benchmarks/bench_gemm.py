@@ -127,6 +127,14 @@ int main(void) {
 """
 
 
+def _cpuinfo() -> list:
+    try:
+        with open("/proc/cpuinfo") as f:
+            return f.readlines()
+    except OSError:
+        return []
+
+
 def clock_ghz() -> tuple:
     """Core clock under load: a chain of dependent integer adds (1 cycle each), else /proc/cpuinfo."""
     if platform.machine() in ("x86_64", "AMD64"):
@@ -139,22 +147,15 @@ def clock_ghz() -> tuple:
                 return float(subprocess.run([str(exe)], capture_output=True, text=True, check=True).stdout), "measured"
             except (OSError, subprocess.CalledProcessError):
                 pass
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("cpu MHz"):
-                return float(line.split(":")[1]) / 1000, "/proc/cpuinfo (base clock)"
-    except OSError:
-        pass
+    for line in _cpuinfo():
+        if line.startswith("cpu MHz"):
+            return float(line.split(":")[1]) / 1000, "/proc/cpuinfo (base clock)"
     return float("nan"), "unknown"
 
 
 def fp32_flops_per_cycle(variant: str) -> tuple:
     """2 (FMA) x float32 lanes x FMA pipes for the kernel variant in use, with the reasoning."""
-    vendor = ""
-    try:
-        vendor = next((l.split(":")[1].strip() for l in open("/proc/cpuinfo") if l.startswith("vendor_id")), "")
-    except OSError:
-        pass
+    vendor = next((line.split(":")[1].strip() for line in _cpuinfo() if line.startswith("vendor_id")), "")
     if variant == "avx512":
         if vendor == "AuthenticAMD":  # Zen 4: two 256-bit FMA pipes, 512-bit ops take both
             return 2 * 16 * 1, "AVX-512 16 lanes x 1 FMA/cycle (Zen 4: 2 x 256-bit pipes)"

@@ -280,11 +280,11 @@ def c_gemm(ta=0, tb=0, m=4, n=4, k=4, lda=4, ldb=4, ldc=4, a=True, b=True, c=Tru
 
 
 @pytest.mark.parametrize("kwargs", [
-    dict(m=-1), dict(n=-2), dict(k=-3), dict(ta=2), dict(tb=-1),
-    dict(lda=3), dict(ldb=3), dict(ldc=3), dict(ta=1, m=5, k=2, lda=4),
-    dict(a=False), dict(b=False), dict(c=False),
-    dict(work=ffi.NULL, work_bytes=8), dict(work_bytes=-1),
-    dict(m=3, lda=2**62, k=4),
+    {"m": -1}, {"n": -2}, {"k": -3}, {"ta": 2}, {"tb": -1},
+    {"lda": 3}, {"ldb": 3}, {"ldc": 3}, {"ta": 1, "m": 5, "k": 2, "lda": 4},
+    {"a": False}, {"b": False}, {"c": False},
+    {"work": ffi.NULL, "work_bytes": 8}, {"work_bytes": -1},
+    {"m": 3, "lda": 2**62, "k": 4},
 ])
 def test_c_gemm_rejects_bad_sizes_strides_and_pointers(kwargs):
     assert c_gemm(**kwargs) == lib.PM_EINVAL
