@@ -14,6 +14,7 @@ sets numpy's thread count without threadpoolctl and keeps one library's idle
 
     python benchmarks/bench_gemm.py            # full table (about a minute)
     python benchmarks/bench_gemm.py --quick    # a few small shapes (CI)
+    python benchmarks/bench_gemm.py --cpu-time # 1-thread columns by CPU time
 
 On a shared machine numbers move with the load: run it twice and compare.
 """
@@ -53,8 +54,8 @@ def shapes(quick: bool) -> list:
 
 # ------------------------------------------------------------------ worker
 
-def run_worker(library: str, rows: list, reps: int) -> list:
-    """Median seconds per product for each row, in this process."""
+def run_worker(library: str, rows: list, reps: int, clock, round_seconds: float) -> list:
+    """Median seconds per product for each row, in this process, timed with ``clock``."""
     import numpy as np
 
     if library == "pymodel":
@@ -73,29 +74,33 @@ def run_worker(library: str, rows: list, reps: int) -> list:
             av, bv = (a.T if ta else a), (b.T if tb else b)
             def call(av=av, bv=bv, c=c):
                 np.matmul(av, bv, out=c)
-        # Inner loop long enough (~20 ms) for the timer; first round is warm-up.
+        # Rounds of round_seconds (enough for the timer); the first is warm-up.
         call()
-        t0 = time.perf_counter()
+        t0 = clock()
         call()
-        inner = max(1, int(0.02 / max(time.perf_counter() - t0, 1e-7)))
+        inner = max(1, int(round_seconds / max(clock() - t0, 1e-6)))
         times = []
         for _ in range(reps + 1):
-            t0 = time.perf_counter()
+            t0 = clock()
             for _ in range(inner):
                 call()
-            times.append((time.perf_counter() - t0) / inner)
+            times.append((clock() - t0) / inner)
         times = sorted(times[1:])
         out.append(times[len(times) // 2])
     return out
 
 
-def measure(library: str, threads: int, rows: list, reps: int) -> list:
+def measure(library: str, threads: int, rows: list, reps: int, cpu_time: bool,
+            round_seconds: float) -> list:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     blas_threads = str(threads) if library == "numpy" else "1"
     env.update(OPENBLAS_NUM_THREADS=blas_threads, OMP_NUM_THREADS=blas_threads,
                MKL_NUM_THREADS=blas_threads, PYMODEL_NUM_THREADS=str(threads))
-    cmd = [sys.executable, __file__, "--worker", library, "--reps", str(reps), "--rows", json.dumps(rows)]
+    cmd = [sys.executable, __file__, "--worker", library, "--reps", str(reps),
+           "--round-seconds", str(round_seconds), "--rows", json.dumps(rows)]
+    if cpu_time and threads == 1:
+        cmd.append("--cpu-time")
     res = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True)
     return json.loads(res.stdout)
 
@@ -105,7 +110,8 @@ def measure(library: str, threads: int, rows: list, reps: int) -> list:
 CLOCK_PROBE = r"""
 #include <stdio.h>
 #include <time.h>
-static double now(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return t.tv_sec + 1e-9 * t.tv_nsec; }
+/* CPU time of this thread: time spent descheduled on a busy machine does not count. */
+static double now(void) { struct timespec t; clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t); return t.tv_sec + 1e-9 * t.tv_nsec; }
 int main(void) {
     long x = 0, y = 1, n = 20000000; double best = 1e9;
     for (int r = 0; r < 5; r++) {
@@ -121,6 +127,14 @@ int main(void) {
 """
 
 
+def _cpuinfo() -> list:
+    try:
+        with open("/proc/cpuinfo") as f:
+            return f.readlines()
+    except OSError:
+        return []
+
+
 def clock_ghz() -> tuple:
     """Core clock under load: a chain of dependent integer adds (1 cycle each), else /proc/cpuinfo."""
     if platform.machine() in ("x86_64", "AMD64"):
@@ -133,22 +147,15 @@ def clock_ghz() -> tuple:
                 return float(subprocess.run([str(exe)], capture_output=True, text=True, check=True).stdout), "measured"
             except (OSError, subprocess.CalledProcessError):
                 pass
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("cpu MHz"):
-                return float(line.split(":")[1]) / 1000, "/proc/cpuinfo (base clock)"
-    except OSError:
-        pass
+    for line in _cpuinfo():
+        if line.startswith("cpu MHz"):
+            return float(line.split(":")[1]) / 1000, "/proc/cpuinfo (base clock)"
     return float("nan"), "unknown"
 
 
 def fp32_flops_per_cycle(variant: str) -> tuple:
     """2 (FMA) x float32 lanes x FMA pipes for the kernel variant in use, with the reasoning."""
-    vendor = ""
-    try:
-        vendor = next((l.split(":")[1].strip() for l in open("/proc/cpuinfo") if l.startswith("vendor_id")), "")
-    except OSError:
-        pass
+    vendor = next((line.split(":")[1].strip() for line in _cpuinfo() if line.startswith("vendor_id")), "")
     if variant == "avx512":
         if vendor == "AuthenticAMD":  # Zen 4: two 256-bit FMA pipes, 512-bit ops take both
             return 2 * 16 * 1, "AVX-512 16 lanes x 1 FMA/cycle (Zen 4: 2 x 256-bit pipes)"
@@ -165,13 +172,18 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="few small shapes, 3 repetitions (CI)")
     ap.add_argument("--reps", type=int, default=None, help="timed repetitions per shape (median)")
     ap.add_argument("--threads", default="1,2", help="comma-separated thread counts (default 1,2)")
+    ap.add_argument("--cpu-time", action="store_true",
+                    help="time 1-thread runs by thread CPU time (steadier on a busy machine)")
     ap.add_argument("--worker", choices=["numpy", "pymodel"], help=argparse.SUPPRESS)
     ap.add_argument("--rows", help=argparse.SUPPRESS)
+    ap.add_argument("--round-seconds", type=float, default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
     reps = args.reps or (3 if args.quick else 7)
+    round_seconds = args.round_seconds or (0.003 if args.quick else 0.02)
 
     if args.worker:
-        print(json.dumps(run_worker(args.worker, json.loads(args.rows), reps)))
+        clock = time.thread_time if args.cpu_time else time.perf_counter
+        print(json.dumps(run_worker(args.worker, json.loads(args.rows), reps, clock, round_seconds)))
         return
 
     sys.path.insert(0, str(ROOT))
@@ -183,11 +195,13 @@ def main() -> None:
         if var in os.environ:
             print(f"note: {var}={os.environ[var]} is set and may slow numpy; unset it for a fair run")
     print(f"pymodel GEMM variant {pm.get_variant()}, float32, {os.cpu_count()} CPUs, "
-          f"load average {os.getloadavg()[0]:.2f}, median of {reps} repetitions")
+          f"load average {os.getloadavg()[0]:.2f}, median of {reps} repetitions, "
+          + ("1-thread runs by thread CPU time, others wall clock" if args.cpu_time
+             else "wall clock (other load slows both libraries)"))
     results = {}
     for t in threads:
         for lib in ("pymodel", "numpy"):
-            results[lib, t] = measure(lib, t, rows, reps)
+            results[lib, t] = measure(lib, t, rows, reps, args.cpu_time, round_seconds)
 
     head = f"{'product':<26}{'m x k @ k x n':>20}"
     for t in threads:
@@ -200,7 +214,8 @@ def main() -> None:
             p, q = results["pymodel", t][i], results["numpy", t][i]
             line += f" | {'':6}{flops / p / 1e9:>8.1f} {flops / q / 1e9:>8.1f} {q / p:>5.2f}x"
         print(line)
-    print("GFLOP/s; ratio = pymodel speed / numpy speed (> 1: pymodel faster)")
+    print("GFLOP/s; ratio = pymodel speed / numpy speed (> 1: pymodel faster); "
+          f"load average now {os.getloadavg()[0]:.2f}")
 
     ghz, how = clock_ghz()
     per_cycle, why = fp32_flops_per_cycle(pm.get_variant())

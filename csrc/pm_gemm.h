@@ -11,8 +11,8 @@
  * micro-panel (rsa == 1, csa == MR) or MR rows of the caller's op(A) read in
  * place (strides 1 and lda, either way round); B is a packed micro-panel
  * (rsb == NR) or NR columns of the caller's B (rsb == ldb). beta == 0: C is
- * only written, never read. The driver handles edges (zero-padded packing and a
- * temporary tile), so kernels only ever see full tiles.
+ * only written, never read. The driver handles edges (zero-padded packing
+ * and a temporary tile), so kernels only ever see full tiles.
  */
 #ifndef PM_GEMM_H
 #define PM_GEMM_H
@@ -45,7 +45,7 @@ PM_GEMM_DECLARE_ARCH(float, f32)
 PM_GEMM_DECLARE_ARCH(double, f64)
 
 /* Workspace limits, per dtype, over every variant. */
-#define PM_GEMM_MR_MAX 16
+#define PM_GEMM_MR_MAX 8
 #define PM_GEMM_NR_MAX 32
 #define PM_GEMM_KC_MAX 512
 #define PM_GEMM_NC_MAX 4096
@@ -53,6 +53,9 @@ PM_GEMM_DECLARE_ARCH(double, f64)
  * packing) when B is not transposed: each panel serves only a few tiles,
  * so packing it would cost more than it saves. */
 #define PM_GEMM_DIRECT_B_M 256
+/* Products with B transposed and at most this many rows (and fewer rows
+ * than columns) are computed as C^T = op(B)^T op(A)^T, see pm_gemm. */
+#define PM_GEMM_SWAP_M 64
 /* Alignment of the packed buffers inside the caller's workspace. */
 #define PM_GEMM_ALIGN 64
 
