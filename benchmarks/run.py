@@ -369,7 +369,8 @@ def main(argv=None) -> None:
         else:  # the squares up to 1024 and the MLP products of batch 32 and 256
             gemm_rows = [r for r in gemm_rows if r[0] != "square 2048" and " b128 " not in f" {r[0]} "]
         for t in threads:
-            res = {lib: bench_gemm.measure(lib, t, gemm_rows, 1 if quick else 5)
+            res = {lib: bench_gemm.measure(lib, t, gemm_rows, 1 if quick else 5, cpu_time=False,
+                                           round_seconds=0.003 if quick else 0.02)
                    for lib in ("pymodel", "numpy")}
             for i, (label, m, n, k, _ta, _tb) in enumerate(gemm_rows):
                 flops = 2.0 * m * n * k
