@@ -242,3 +242,33 @@ def test_plan_is_reused_across_fits_and_rebuilt_when_the_optimizer_changes(monke
 
     (wa, la), (wb, lb) = train(True), train(False)
     assert la == lb and all(np.array_equal(a, b) for a, b in zip(wa, wb))
+
+
+def test_plan_matches_without_bias_with_a_frozen_layer_and_rank_one_targets(monkeypatch):
+    def train(fast):
+        np.random.seed(4)
+        rng = np.random.default_rng(1)
+        x = rng.standard_normal((9, 5)).astype(np.float32)
+        y = rng.standard_normal(9).astype(np.float32)
+        model = keras.Sequential([keras.layers.Dense(6, activation="elu", use_bias=False,
+                                                     input_dim=5),
+                                  keras.layers.Dense(4, activation="swish"),
+                                  keras.layers.Dense(1)])
+        model.layers[1].trainable = False
+        model.compile(keras.optimizers.Adam(0.01), "mae")
+        used = []
+        real = training.compile_step
+
+        def spy(step):
+            compiled = real(step) if fast else None
+            used.append(compiled is not None)
+            return compiled
+
+        monkeypatch.setattr(training, "compile_step", spy)
+        losses = model.fit(x, y, batch_size=4, epochs=3, verbose=0).history["loss"]
+        monkeypatch.undo()
+        return model.get_weights(), losses, used
+
+    (wa, la, used), (wb, lb, _) = train(True), train(False)
+    assert used == [True] and la == lb  # the plan ran, and agrees
+    assert all(np.array_equal(a, b) for a, b in zip(wa, wb))
