@@ -14,6 +14,15 @@
 
 #include "pm_internal.h"
 
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+/* Variables of at least this many elements in all get the optimizer step
+ * spread over the threads (below, a parallel region costs more than it
+ * saves). */
+#define PM_PLAN_PARALLEL_MIN 65536
+
 #define T float
 #define SUF f32
 #include "pm_plan_tmpl.inc"

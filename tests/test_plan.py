@@ -272,3 +272,27 @@ def test_plan_matches_without_bias_with_a_frozen_layer_and_rank_one_targets(monk
     (wa, la, used), (wb, lb, _) = train(True), train(False)
     assert used == [True] and la == lb  # the plan ran, and agrees
     assert all(np.array_equal(a, b) for a, b in zip(wa, wb))
+
+
+def test_plan_optimizer_step_split_over_threads_matches_the_python_loop(monkeypatch):
+    """Over 65,536 parameters the plan spreads the update over threads: same bits."""
+    before = gemm.get_num_threads()
+    try:
+        runs = []
+        for threads, fast in ((2, True), (1, True), (2, False)):
+            gemm.set_num_threads(threads)
+            np.random.seed(2)
+            x, y = _data(n=40, features=300)
+            model = keras.Sequential([keras.layers.Dense(230, activation="relu", input_dim=300),
+                                      keras.layers.Dense(3, activation="softmax")])
+            model.compile(keras.optimizers.Adam(0.01), "categorical_crossentropy")
+            if not fast:
+                monkeypatch.setattr(training, "compile_step", lambda step: None)
+            history = model.fit(x, y, batch_size=16, epochs=2, verbose=0).history
+            monkeypatch.undo()
+            runs.append((model.get_weights(), history))
+    finally:
+        gemm.set_num_threads(before)
+    for weights, history in runs[1:]:
+        assert history == runs[0][1]
+        assert all(np.array_equal(a, b) for a, b in zip(weights, runs[0][0]))
