@@ -2,11 +2,13 @@
  * pm_gemm.c -- GEMM: variant choice, and the dtype-generic driver
  * (pm_gemm_tmpl.inc) instantiated for float and double.
  *
- * Structure (BLIS): the driver blocks op(B) into KC x NC panels and op(A)
- * into MC x KC blocks, packs both into the caller's workspace (zero-padding
- * edge micro-panels) and calls one MR x NR micro-kernel per tile of C. The
- * micro-kernels (portable C here, AVX2+FMA and AVX-512F in their own files)
- * share one contract, described in pm_gemm.h.
+ * Structure (BLIS): the driver blocks the product over NC, KC and MC, packs
+ * op(B) panels into the caller's workspace (zero-padding edge micro-panels)
+ * and calls one MR x NR micro-kernel per tile of C. The micro-kernels
+ * (portable C in the template, AVX2+FMA and AVX-512F in their own files,
+ * chosen at run time) share one contract, described in pm_gemm.h. Threads
+ * (OpenMP, when built with it) split the tiles; pm_threads.c holds the
+ * count.
  */
 #include "pm_gemm.h"
 
@@ -62,10 +64,14 @@ int pm_gemm_get_variant(void)
 /* ------------------------------------------- dtype-independent helpers */
 
 /* Problems with m*n*k at most this go through a direct loop: packing and
- * tile bookkeeping would cost more than the arithmetic. */
-#define PM_GEMM_SMALL 4096
-/* Below this many multiply-adds one thread is faster than waking others. */
-#define PM_GEMM_PAR_MIN (64.0 * 64.0 * 64.0)
+ * tile bookkeeping would cost more than the arithmetic (measured: the
+ * SIMD path wins from about 10 x 10 x 10). */
+#define PM_GEMM_SMALL 512
+/* Below this many multiply-adds (128^3) products run on one thread. On an
+ * idle machine threads pay off from about 64^3, but when the cores are
+ * shared a team waits at each barrier for a descheduled member, which can
+ * cost milliseconds; products this big amortise such a stall. */
+#define PM_GEMM_PAR_MIN (128.0 * 128.0 * 128.0)
 
 static int pm_gemm_is_small(int64_t m, int64_t n, int64_t k)
 {

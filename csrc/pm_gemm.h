@@ -11,15 +11,19 @@
  * micro-panel (rsa == 1, csa == MR) or MR rows of the caller's op(A) read in
  * place (strides 1 and lda, either way round); B is a packed micro-panel
  * (rsb == NR) or NR columns of the caller's B (rsb == ldb). beta == 0: C is
- * only written, never read. The driver handles edges (zero-padded packing and a
- * temporary tile), so kernels only ever see full tiles.
+ * only written, never read. The driver handles edges (zero-padded packing
+ * and a temporary tile), so kernels only ever see full tiles.
  */
 #ifndef PM_GEMM_H
 #define PM_GEMM_H
 
 #include "pm_internal.h"
 
-/* One micro-kernel and the blocking that suits it: mc is a multiple of mr,
+/* One micro-kernel, the blocking that suits it, and optionally: ukr_half,
+ * the same contract for MR x NR/2 tiles (used for panels at most NR/2
+ * wide), and pack_bt, a SIMD packer for a full NR-wide panel of a
+ * transposed B (bp[p*NR + j] = b[j*ldb + p]); NULL: the full kernel / the
+ * portable packer is used. Blocking: mc is a multiple of mr,
  * nc a multiple of nr; mr, nr, kc and nc are within the PM_GEMM_*_MAX limits
  * below, which size the workspace (so it does not depend on the variant in
  * use). */
@@ -28,16 +32,20 @@
                                           int64_t csa, const T *b,            \
                                           int64_t rsb, T *c, int64_t ldc,     \
                                           T alpha, T beta);                   \
+    typedef void PM_CAT(pm_gemm_pack_bt, SUF)(const T *b, int64_t ldb,        \
+                                              int64_t kc, T *bp);             \
     typedef struct PM_CAT(pm_gemm_arch, SUF) {                                \
         int mr, nr, mc, kc, nc;                                               \
         PM_CAT(pm_gemm_ukr, SUF) *ukr;                                        \
+        PM_CAT(pm_gemm_ukr, SUF) *ukr_half;                                   \
+        PM_CAT(pm_gemm_pack_bt, SUF) *pack_bt;                                \
     } PM_CAT(pm_gemm_arch, SUF);
 
 PM_GEMM_DECLARE_ARCH(float, f32)
 PM_GEMM_DECLARE_ARCH(double, f64)
 
 /* Workspace limits, per dtype, over every variant. */
-#define PM_GEMM_MR_MAX 16
+#define PM_GEMM_MR_MAX 8
 #define PM_GEMM_NR_MAX 32
 #define PM_GEMM_KC_MAX 512
 #define PM_GEMM_NC_MAX 4096
@@ -45,6 +53,9 @@ PM_GEMM_DECLARE_ARCH(double, f64)
  * packing) when B is not transposed: each panel serves only a few tiles,
  * so packing it would cost more than it saves. */
 #define PM_GEMM_DIRECT_B_M 256
+/* Products with B transposed and at most this many rows (and fewer rows
+ * than columns) are computed as C^T = op(B)^T op(A)^T, see pm_gemm. */
+#define PM_GEMM_SWAP_M 64
 /* Alignment of the packed buffers inside the caller's workspace. */
 #define PM_GEMM_ALIGN 64
 

@@ -7,13 +7,50 @@
 
 #define PM_SIMD_TARGET "avx2,fma"
 
+/* Transposing B packer for float (NR = 16): 8 x 8 blocks transposed in
+ * registers (unpack, shuffle, then swap 128-bit halves). */
+__attribute__((target("avx2")))
+static void pm_gemm_avx2_f32_pack_bt(const float *b, int64_t ldb, int64_t kc,
+                                     float *bp)
+{
+    enum { NR = 16 };
+    int64_t p = 0;
+    for (; p + 8 <= kc; p += 8) {
+        for (int jh = 0; jh < NR; jh += 8) {
+            __m256 r[8], t[8];
+            for (int i = 0; i < 8; i++)
+                r[i] = _mm256_loadu_ps(b + (jh + i) * ldb + p);
+            for (int i = 0; i < 8; i += 2) {
+                t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
+                t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
+            }
+            for (int h = 0; h < 8; h += 4) {
+                r[h] = _mm256_shuffle_ps(t[h], t[h + 2], 0x44);
+                r[h + 1] = _mm256_shuffle_ps(t[h], t[h + 2], 0xee);
+                r[h + 2] = _mm256_shuffle_ps(t[h + 1], t[h + 3], 0x44);
+                r[h + 3] = _mm256_shuffle_ps(t[h + 1], t[h + 3], 0xee);
+            }
+            for (int i = 0; i < 4; i++) {
+                t[i] = _mm256_permute2f128_ps(r[i], r[4 + i], 0x20);
+                t[4 + i] = _mm256_permute2f128_ps(r[i], r[4 + i], 0x31);
+            }
+            for (int q = 0; q < 8; q++)
+                _mm256_storeu_ps(bp + (p + q) * NR + jh, t[q]);
+        }
+    }
+    for (; p < kc; p++)
+        for (int j = 0; j < NR; j++)
+            bp[p * NR + j] = b[j * ldb + p];
+}
+
 #define T float
 #define SUF f32
 #define PM_SIMD_NAME pm_gemm_avx2_f32
+#define PM_SIMD_PACK_BT pm_gemm_avx2_f32_pack_bt
 #define PM_SIMD_MR 6
 #define PM_SIMD_ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5)
 #define PM_SIMD_MC 144
-#define PM_SIMD_KC 256
+#define PM_SIMD_KC 512
 #define PM_SIMD_NC 4096
 #define V __m256
 #define VL 8
@@ -34,7 +71,7 @@
 #define PM_SIMD_MR 6
 #define PM_SIMD_ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5)
 #define PM_SIMD_MC 144
-#define PM_SIMD_KC 256
+#define PM_SIMD_KC 512
 #define PM_SIMD_NC 2048
 #define V __m256d
 #define VL 4
@@ -50,6 +87,6 @@
 #undef SUF
 
 #else /* no x86 target attributes: the variant is unavailable */
-const pm_gemm_arch_f32 pm_gemm_avx2_f32 = {0, 0, 0, 0, 0, 0};
-const pm_gemm_arch_f64 pm_gemm_avx2_f64 = {0, 0, 0, 0, 0, 0};
+const pm_gemm_arch_f32 pm_gemm_avx2_f32 = {0, 0, 0, 0, 0, 0, 0, 0};
+const pm_gemm_arch_f64 pm_gemm_avx2_f64 = {0, 0, 0, 0, 0, 0, 0, 0};
 #endif

@@ -55,7 +55,7 @@ def openmp_flags() -> list:
         src.write_text("#include <omp.h>\nint main(void) { return omp_get_max_threads() < 1; }\n")
         try:
             ok = subprocess.run(cc + ["-fopenmp", str(src), "-o", str(src.with_suffix(""))],
-                                capture_output=True).returncode == 0
+                                capture_output=True, check=False).returncode == 0
         except OSError:
             ok = False
     return ["-fopenmp"] if ok else []

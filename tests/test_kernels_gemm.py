@@ -1,4 +1,11 @@
 """pm_gemm against a NumPy float64 reference: size sweep across every block edge, all transposes, all variants."""
+import os
+import pathlib
+import signal
+import subprocess
+import sys
+import time
+
 import numpy as np
 import pytest
 
@@ -6,14 +13,17 @@ from pymodel._native import ffi, gemm, lib
 
 DTYPES = [np.float32, np.float64]
 TRANS = [(False, False), (False, True), (True, False), (True, True)]
-# (m, n, k) crossing the small-path limit (m*n*k = 4096), MR +- 1 (4, 6, 8),
-# NR +- 1 (4, 8, 16, 32), KC +- 1 (256, 512), MC (128, 144, 192), the
-# in-place B limit (m = 256) and NC (2048, 4096).
+# (m, n, k) crossing the small-path limit (m*n*k = 512), MR +- 1 (4, 6, 8),
+# NR +- 1 (8, 16, 32) and NR/2 (half-width tiles), KC +- 1 (256, 512),
+# MC (128, 144, 192), the C^T = B A^T limit (m = 64), the in-place B limit
+# (m = 256) and NC (2048, 4096).
 SIZES = [
-    (1, 1, 1), (2, 3, 5), (7, 13, 17), (16, 16, 16), (3, 5, 300), (1, 33, 257),
-    (5, 7, 64), (6, 16, 32), (7, 17, 33), (11, 31, 255), (12, 32, 256),
-    (13, 33, 257), (14, 47, 100), (15, 65, 513), (29, 64, 40), (64, 48, 31),
-    (9, 31, 511), (129, 9, 70), (145, 40, 20), (193, 17, 20), (257, 40, 30), (289, 5, 11), (97, 130, 129), (2, 2049, 3), (1, 4097, 2),
+    (1, 1, 1), (2, 3, 5), (8, 8, 8), (8, 8, 9), (7, 13, 17), (16, 16, 16),
+    (3, 5, 300), (1, 33, 257), (5, 7, 64), (6, 16, 32), (8, 48, 20), (9, 24, 40),
+    (7, 17, 33), (11, 31, 255), (12, 32, 256), (13, 33, 257), (14, 47, 100),
+    (15, 65, 513), (29, 64, 40), (64, 48, 31), (64, 100, 40), (65, 100, 40), (9, 31, 511), (129, 9, 70),
+    (145, 40, 20), (193, 17, 20), (257, 40, 30), (289, 5, 11), (97, 130, 129),
+    (2, 2049, 3), (1, 4097, 2),
 ]
 
 
@@ -30,6 +40,16 @@ def supported_variants():
 
 
 VARIANTS = supported_variants()
+
+
+def built_with_openmp():
+    gemm.set_num_threads(2)
+    threaded = gemm.get_num_threads() == 2
+    gemm.set_num_threads(0)
+    return threaded
+
+
+OPENMP = built_with_openmp()  # without OpenMP every count reads back as 1
 
 
 @pytest.fixture(autouse=True)
@@ -131,17 +151,46 @@ def test_inputs_are_left_untouched(dtype):
 
 def test_results_are_bitwise_identical_for_one_and_two_threads():
     rng = np.random.default_rng(6)
+    # Just above the threading threshold (128^3 multiply-adds): multi-block
+    # A; one block with many B panels (each thread packs and uses its own);
+    # one block with few panels (packing shared by the threads).
+    sizes = [(160, 200, 80), (24, 700, 130), (150, 40, 400)]
     for variant in VARIANTS:
         gemm.set_variant(variant)
         for dtype in DTYPES:
-            for m, n, k in [(200, 300, 150), (33, 700, 600)]:
-                for ta, tb in TRANS:
-                    a, b = operands(rng, m, n, k, ta, tb, dtype)
-                    gemm.set_num_threads(1)
-                    one = gemm.gemm(a, b, trans_a=ta, trans_b=tb)
-                    gemm.set_num_threads(2)
-                    two = gemm.gemm(a, b, trans_a=ta, trans_b=tb)
-                    assert one.tobytes() == two.tobytes()
+            for i, (m, n, k) in enumerate(sizes):
+                ta, tb = TRANS[(i + len(variant)) % 4]
+                a, b = operands(rng, m, n, k, ta, tb, dtype)
+                gemm.set_num_threads(1)
+                one = gemm.gemm(a, b, trans_a=ta, trans_b=tb)
+                gemm.set_num_threads(2)
+                two = gemm.gemm(a, b, trans_a=ta, trans_b=tb)
+                assert one.tobytes() == two.tobytes()
+
+
+def test_a_forked_child_still_multiplies_after_the_parent_used_threads():
+    # GNU OpenMP's pool does not survive fork(); the child must not hang.
+    gemm.set_num_threads(2)
+    a = np.random.default_rng(9).uniform(-1, 1, (200, 200)).astype(np.float32)
+    expected = gemm.gemm(a, a)
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            code = 0 if gemm.gemm(a, a).tobytes() == expected.tobytes() else 2
+        finally:
+            os._exit(code)
+    deadline = time.monotonic() + 30
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        if time.monotonic() > deadline:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            pytest.fail("gemm hung in a forked child")
+        time.sleep(0.01)
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
 
 
 def test_workspace_is_reusable_and_may_be_misaligned():
@@ -158,9 +207,22 @@ def test_thread_count_round_trips_and_zero_restores_the_default():
     default = gemm.get_num_threads()
     assert default >= 1
     gemm.set_num_threads(3)
-    assert gemm.get_num_threads() in (1, 3)  # 1 in builds without OpenMP
+    assert gemm.get_num_threads() == (3 if OPENMP else 1)
     gemm.set_num_threads(0)
     assert gemm.get_num_threads() == default
+
+
+@pytest.mark.parametrize("env,expected", [
+    ({"PYMODEL_NUM_THREADS": "3", "OMP_NUM_THREADS": "5"}, 3),
+    ({"OMP_NUM_THREADS": "5,2"}, 5),
+])
+def test_thread_count_is_read_from_the_environment_at_import(env, expected):
+    code = "from pymodel._native import gemm; print(gemm.get_num_threads())"
+    full_env = {k: v for k, v in os.environ.items() if k not in ("PYMODEL_NUM_THREADS", "OMP_NUM_THREADS")}
+    root = pathlib.Path(__file__).resolve().parent.parent
+    full_env.update(env, PYTHONPATH=os.pathsep.join([str(root), full_env.get("PYTHONPATH", "")]))
+    out = subprocess.run([sys.executable, "-c", code], env=full_env, capture_output=True, text=True, check=True)
+    assert int(out.stdout) == (expected if OPENMP else 1)
 
 
 def test_portable_variant_is_always_available_and_auto_picks_the_best():
@@ -218,11 +280,11 @@ def c_gemm(ta=0, tb=0, m=4, n=4, k=4, lda=4, ldb=4, ldc=4, a=True, b=True, c=Tru
 
 
 @pytest.mark.parametrize("kwargs", [
-    dict(m=-1), dict(n=-2), dict(k=-3), dict(ta=2), dict(tb=-1),
-    dict(lda=3), dict(ldb=3), dict(ldc=3), dict(ta=1, m=5, k=2, lda=4),
-    dict(a=False), dict(b=False), dict(c=False),
-    dict(work=ffi.NULL, work_bytes=8), dict(work_bytes=-1),
-    dict(m=3, lda=2**62, k=4),
+    {"m": -1}, {"n": -2}, {"k": -3}, {"ta": 2}, {"tb": -1},
+    {"lda": 3}, {"ldb": 3}, {"ldc": 3}, {"ta": 1, "m": 5, "k": 2, "lda": 4},
+    {"a": False}, {"b": False}, {"c": False},
+    {"work": ffi.NULL, "work_bytes": 8}, {"work_bytes": -1},
+    {"m": 3, "lda": 2**62, "k": 4},
 ])
 def test_c_gemm_rejects_bad_sizes_strides_and_pointers(kwargs):
     assert c_gemm(**kwargs) == lib.PM_EINVAL

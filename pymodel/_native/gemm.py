@@ -11,9 +11,18 @@ import warnings
 
 import numpy as np
 
-from pymodel._native import check, check_no_overlap, ffi, kernel, lib, out_ptr, ptr, require
+from pymodel._native import (
+    check,
+    check_no_overlap,
+    ffi,
+    kernel,
+    lib,
+    out_ptr,
+    ptr,
+    require,
+)
 
-__all__ = ["gemm", "workspace", "workspace_bytes", "set_num_threads", "get_num_threads", "set_variant", "get_variant"]
+__all__ = ["gemm", "get_num_threads", "get_variant", "set_num_threads", "set_variant", "workspace", "workspace_bytes"]
 
 _GEMM = {np.dtype(np.float32): lib.pm_gemm_f32, np.dtype(np.float64): lib.pm_gemm_f64}
 
@@ -103,7 +112,11 @@ def set_num_threads(n: int) -> None:
 
 
 def get_num_threads() -> int:
-    """Threads the parallel kernels use (1 when built without OpenMP)."""
+    """Threads the parallel kernels use.
+
+    1 when built without OpenMP, and in a forked child process (GNU OpenMP's
+    thread pool does not survive fork; a child that used it would hang).
+    """
     return int(lib.pm_get_num_threads())
 
 

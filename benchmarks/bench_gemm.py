@@ -1,0 +1,234 @@
+"""GEMM speed: pymodel's pm_gemm against numpy.matmul, float32, 1 and 2 threads.
+
+Prints one table: square products n = 64 ... 2048 and the GEMMs of an MLP
+784-512-256-10 (forward x @ W, backward dX = dY @ W.T and dW = X.T @ dY) for
+batches 32, 128 and 256, as GFLOP/s (median of several timed repetitions,
+after a warm-up) and the pymodel / numpy ratio. Then the float32 FMA peak of
+one core (clock x SIMD lanes x FMA pipes x 2) and the % of it reached at
+n = 1024.
+
+Each (library, thread count) runs in its own subprocess, with
+OPENBLAS_NUM_THREADS / OMP_NUM_THREADS / PYMODEL_NUM_THREADS set there: that
+sets numpy's thread count without threadpoolctl and keeps one library's idle
+(spinning) thread pool from slowing the other's timings.
+
+    python benchmarks/bench_gemm.py            # full table (about a minute)
+    python benchmarks/bench_gemm.py --quick    # a few small shapes (CI)
+    python benchmarks/bench_gemm.py --cpu-time # 1-thread columns by CPU time
+
+On a shared machine numbers move with the load: run it twice and compare.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import pathlib
+import platform
+import shlex
+import subprocess
+import sys
+import sysconfig
+import tempfile
+import time
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+
+MLP = [784, 512, 256, 10]
+SQUARE = [64, 128, 256, 512, 1024, 2048]
+BATCHES = [32, 128, 256]
+
+
+def shapes(quick: bool) -> list:
+    """(label, m, n, k, trans_a, trans_b) for every product in the table."""
+    rows = [(f"square {s}", s, s, s, False, False) for s in (SQUARE[:3] if quick else SQUARE)]
+    for batch in BATCHES[:1] if quick else BATCHES:
+        for fan_in, fan_out in zip(MLP, MLP[1:]):
+            rows += [
+                (f"b{batch} {fan_in}->{fan_out} x@W", batch, fan_out, fan_in, False, False),
+                (f"b{batch} {fan_in}->{fan_out} dY@W.T", batch, fan_in, fan_out, False, True),
+                (f"b{batch} {fan_in}->{fan_out} X.T@dY", fan_in, fan_out, batch, True, False),
+            ]
+    return rows
+
+
+# ------------------------------------------------------------------ worker
+
+def run_worker(library: str, rows: list, reps: int, clock, round_seconds: float) -> list:
+    """Median seconds per product for each row, in this process, timed with ``clock``."""
+    import numpy as np
+
+    if library == "pymodel":
+        from pymodel._native import gemm as pm
+    rng = np.random.default_rng(0)
+    out = []
+    for _label, m, n, k, ta, tb in rows:
+        a = rng.standard_normal((k, m) if ta else (m, k)).astype(np.float32)
+        b = rng.standard_normal((n, k) if tb else (k, n)).astype(np.float32)
+        c = np.empty((m, n), np.float32)
+        if library == "pymodel":
+            work = pm.workspace(m, n, k, np.float32)
+            def call(a=a, b=b, c=c, ta=ta, tb=tb, work=work):
+                pm.gemm(a, b, trans_a=ta, trans_b=tb, c=c, work=work)
+        else:
+            av, bv = (a.T if ta else a), (b.T if tb else b)
+            def call(av=av, bv=bv, c=c):
+                np.matmul(av, bv, out=c)
+        # Rounds of round_seconds (enough for the timer); the first is warm-up.
+        call()
+        t0 = clock()
+        call()
+        inner = max(1, int(round_seconds / max(clock() - t0, 1e-6)))
+        times = []
+        for _ in range(reps + 1):
+            t0 = clock()
+            for _ in range(inner):
+                call()
+            times.append((clock() - t0) / inner)
+        times = sorted(times[1:])
+        out.append(times[len(times) // 2])
+    return out
+
+
+def measure(library: str, threads: int, rows: list, reps: int, cpu_time: bool,
+            round_seconds: float) -> list:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    blas_threads = str(threads) if library == "numpy" else "1"
+    env.update(OPENBLAS_NUM_THREADS=blas_threads, OMP_NUM_THREADS=blas_threads,
+               MKL_NUM_THREADS=blas_threads, PYMODEL_NUM_THREADS=str(threads))
+    cmd = [sys.executable, __file__, "--worker", library, "--reps", str(reps),
+           "--round-seconds", str(round_seconds), "--rows", json.dumps(rows)]
+    if cpu_time and threads == 1:
+        cmd.append("--cpu-time")
+    res = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True)
+    return json.loads(res.stdout)
+
+
+# ------------------------------------------------------------------- peak
+
+CLOCK_PROBE = r"""
+#include <stdio.h>
+#include <time.h>
+/* CPU time of this thread: time spent descheduled on a busy machine does not count. */
+static double now(void) { struct timespec t; clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t); return t.tv_sec + 1e-9 * t.tv_nsec; }
+int main(void) {
+    long x = 0, y = 1, n = 20000000; double best = 1e9;
+    for (int r = 0; r < 5; r++) {
+        double t = now();
+        for (long i = 0; i < n; i++)   /* 10 dependent adds: 10 cycles */
+            __asm__ volatile("add %1,%0\n\tadd %1,%0\n\tadd %1,%0\n\tadd %1,%0\n\tadd %1,%0\n\t"
+                             "add %1,%0\n\tadd %1,%0\n\tadd %1,%0\n\tadd %1,%0\n\tadd %1,%0" : "+r"(x) : "r"(y));
+        t = now() - t; if (t < best) best = t;
+    }
+    printf("%f\n", n * 10 / best / 1e9 + 0 * x);
+    return 0;
+}
+"""
+
+
+def _cpuinfo() -> list:
+    try:
+        with open("/proc/cpuinfo") as f:
+            return f.readlines()
+    except OSError:
+        return []
+
+
+def clock_ghz() -> tuple:
+    """Core clock under load: a chain of dependent integer adds (1 cycle each), else /proc/cpuinfo."""
+    if platform.machine() in ("x86_64", "AMD64"):
+        cc = shlex.split(os.environ.get("CC") or sysconfig.get_config_var("CC") or "cc")
+        with tempfile.TemporaryDirectory() as tmp:
+            src, exe = pathlib.Path(tmp, "clk.c"), pathlib.Path(tmp, "clk")
+            src.write_text(CLOCK_PROBE)
+            try:
+                subprocess.run(cc + ["-O2", str(src), "-o", str(exe)], check=True, capture_output=True)
+                return float(subprocess.run([str(exe)], capture_output=True, text=True, check=True).stdout), "measured"
+            except (OSError, subprocess.CalledProcessError):
+                pass
+    for line in _cpuinfo():
+        if line.startswith("cpu MHz"):
+            return float(line.split(":")[1]) / 1000, "/proc/cpuinfo (base clock)"
+    return float("nan"), "unknown"
+
+
+def fp32_flops_per_cycle(variant: str) -> tuple:
+    """2 (FMA) x float32 lanes x FMA pipes for the kernel variant in use, with the reasoning."""
+    vendor = next((line.split(":")[1].strip() for line in _cpuinfo() if line.startswith("vendor_id")), "")
+    if variant == "avx512":
+        if vendor == "AuthenticAMD":  # Zen 4: two 256-bit FMA pipes, 512-bit ops take both
+            return 2 * 16 * 1, "AVX-512 16 lanes x 1 FMA/cycle (Zen 4: 2 x 256-bit pipes)"
+        return 2 * 16 * 2, "AVX-512 16 lanes x 2 FMA pipes"
+    if variant == "avx2":
+        return 2 * 8 * 2, "AVX2 8 lanes x 2 FMA pipes"
+    return 2 * 4 * 2, "SSE 4 lanes x 2 pipes (mul+add)"
+
+
+# -------------------------------------------------------------------- main
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="few small shapes, 3 repetitions (CI)")
+    ap.add_argument("--reps", type=int, default=None, help="timed repetitions per shape (median)")
+    ap.add_argument("--threads", default="1,2", help="comma-separated thread counts (default 1,2)")
+    ap.add_argument("--cpu-time", action="store_true",
+                    help="time 1-thread runs by thread CPU time (steadier on a busy machine)")
+    ap.add_argument("--worker", choices=["numpy", "pymodel"], help=argparse.SUPPRESS)
+    ap.add_argument("--rows", help=argparse.SUPPRESS)
+    ap.add_argument("--round-seconds", type=float, default=None, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    reps = args.reps or (3 if args.quick else 7)
+    round_seconds = args.round_seconds or (0.003 if args.quick else 0.02)
+
+    if args.worker:
+        clock = time.thread_time if args.cpu_time else time.perf_counter
+        print(json.dumps(run_worker(args.worker, json.loads(args.rows), reps, clock, round_seconds)))
+        return
+
+    sys.path.insert(0, str(ROOT))
+    from pymodel._native import gemm as pm
+
+    rows = shapes(args.quick)
+    threads = [int(t) for t in args.threads.split(",")]
+    for var in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
+        if var in os.environ:
+            print(f"note: {var}={os.environ[var]} is set and may slow numpy; unset it for a fair run")
+    print(f"pymodel GEMM variant {pm.get_variant()}, float32, {os.cpu_count()} CPUs, "
+          f"load average {os.getloadavg()[0]:.2f}, median of {reps} repetitions, "
+          + ("1-thread runs by thread CPU time, others wall clock" if args.cpu_time
+             else "wall clock (other load slows both libraries)"))
+    results = {}
+    for t in threads:
+        for lib in ("pymodel", "numpy"):
+            results[lib, t] = measure(lib, t, rows, reps, args.cpu_time, round_seconds)
+
+    head = f"{'product':<26}{'m x k @ k x n':>20}"
+    for t in threads:
+        head += f" | {t} thr: {'pymodel':>8} {'numpy':>8} {'ratio':>6}"
+    print(head + "\n" + "-" * len(head))
+    for i, (label, m, n, k, ta, tb) in enumerate(rows):
+        flops = 2.0 * m * n * k
+        line = f"{label:<26}{f'{m}x{k} @ {k}x{n}':>20}"
+        for t in threads:
+            p, q = results["pymodel", t][i], results["numpy", t][i]
+            line += f" | {'':6}{flops / p / 1e9:>8.1f} {flops / q / 1e9:>8.1f} {q / p:>5.2f}x"
+        print(line)
+    print("GFLOP/s; ratio = pymodel speed / numpy speed (> 1: pymodel faster); "
+          f"load average now {os.getloadavg()[0]:.2f}")
+
+    ghz, how = clock_ghz()
+    per_cycle, why = fp32_flops_per_cycle(pm.get_variant())
+    peak = ghz * per_cycle
+    print(f"\nfloat32 peak per core: {ghz:.2f} GHz ({how}) x {per_cycle} flop/cycle [{why}] = {peak:.1f} GFLOP/s")
+    for i, (label, m, n, k, _ta, _tb) in enumerate(rows):
+        if label == "square 1024":
+            for t in threads:
+                p, q = results["pymodel", t][i], results["numpy", t][i]
+                gf, gq = 2.0 * m * n * k / p / 1e9, 2.0 * m * n * k / q / 1e9
+                print(f"n=1024, {t} thread(s): pymodel {100 * gf / (peak * t):.0f}% of peak, "
+                      f"numpy {100 * gq / (peak * t):.0f}%")
+
+
+if __name__ == "__main__":
+    main()
