@@ -304,3 +304,85 @@ def test_training_reuses_the_plan_buffers_across_batches():
     assert [v for buf in step.plan._full for v in buf.values() if isinstance(v, np.ndarray)] == arrays
     assert np.shares_memory(step.plan.outputs[0], step.plan._full[0]["y"])
     assert np.shares_memory(step.plan.outputs[1], step.plan._full[1]["y"])
+
+
+# ---------------------------------------------------------------- JSON specs
+
+def conv_spec(layers):
+    return {"format": "pymodel.spec/1", "model": {"layers": layers}}
+
+
+def test_spec_compiler_infers_convolution_and_pooling_shapes():
+    from pymodel import compiler
+    graph = compiler.build_graph(conv_spec([
+        {"type": "Reshape", "target_shape": [8, 8, 1], "input_shape": [64]},
+        {"type": "ZeroPadding2D", "padding": [[1, 0], [2, 1]]},
+        {"type": "Conv2D", "filters": 4, "kernel_size": 3, "activation": "relu"},
+        {"type": "MaxPooling2D"},
+        {"type": "Conv2D", "filters": 6, "kernel_size": [3, 3], "padding": "same", "strides": 2},
+        {"type": "GlobalAveragePooling2D", "keepdims": True},
+        {"type": "Flatten"}, {"type": "Dense", "units": 10, "activation": "softmax"}]))
+    assert [n.out_shape for n in graph.nodes] == [(8, 8, 1), (9, 11, 1), (7, 9, 4), (3, 4, 4), (2, 2, 6),
+                                                 (1, 1, 6), (6,), (10,)]
+    assert [n.name for n in graph.nodes][:5] == ["reshape", "zero_padding2d", "conv2d", "max_pooling2d",
+                                                 "conv2d_1"]
+    graph = compiler.build_graph(conv_spec([
+        {"type": "Conv1D", "filters": 3, "kernel_size": 3, "padding": "causal", "input_shape": [10, 2]},
+        {"type": "AveragePooling1D", "padding": "same", "pool_size": 3}, {"type": "GlobalMaxPooling1D"}]))
+    assert [n.out_shape for n in graph.nodes] == [(10, 3), (4, 3), (3,)]
+
+
+def test_spec_with_a_kernel_larger_than_its_input_fails_naming_the_layer_and_shapes():
+    from pymodel import compiler
+    from pymodel.spec import SpecError
+    spec = conv_spec([{"type": "Conv2D", "filters": 2, "kernel_size": 3, "input_shape": [6, 6, 1]},
+                      {"type": "MaxPooling2D", "pool_size": 2},
+                      {"type": "Conv2D", "filters": 2, "kernel_size": 3}])
+    with pytest.raises(SpecError) as info:
+        compiler.build_graph(spec)
+    text = str(info.value)
+    assert "/model/layers/2" in text and "'conv2d_1' (Conv2D)" in text and "(None, 2, 2, 2)" in text
+    assert "kernel_size=(3, 3)" in text
+
+
+def test_schema_rejects_bad_convolution_arguments_at_their_path():
+    from pymodel.spec import SpecError, validate
+    for layer, where in [({"type": "Conv2D", "filters": 0, "kernel_size": 3, "input_shape": [5, 5, 1]}, "filters"),
+                         ({"type": "Conv2D", "filters": 2, "kernel_size": [3, 3, 3], "input_shape": [5, 5, 1]},
+                          "kernel_size"),
+                         ({"type": "MaxPooling2D", "padding": "full", "input_shape": [5, 5, 1]}, "padding"),
+                         ({"type": "Conv2D", "filters": 2, "input_shape": [5, 5, 1]}, "kernel_size")]:
+        with pytest.raises(SpecError) as info:
+            validate(conv_spec([layer]))
+        assert where in str(info.value)
+
+
+def test_keras_to_json_documents_with_convolutions_load_as_specs():
+    import pathlib
+    from pymodel import compiler
+    fixtures = pathlib.Path(__file__).parent / "fixtures" / "keras_cnn"
+    for path in sorted(fixtures.glob("*.json")):
+        case = json.loads(path.read_text())
+        keras.backend.clear_session()
+        spec = {"format": "pymodel.spec/1", "model": json.loads(case["expected"]["to_json"])}
+        model = compiler.from_spec(spec)
+        assert [w.shape for w in model.get_weights()] == [np.shape(w) for w in case["initial_weights"]]
+        model.set_weights([np.asarray(w, np.float32) for w in case["initial_weights"]])
+        np.testing.assert_allclose(model.predict(np.asarray(case["X"], np.float32), verbose=0),
+                                   case["expected"]["predictions_initial"], rtol=1e-4, atol=1e-5)
+
+
+def test_digits_cnn_example_reaches_95_percent_on_held_out_digits_through_the_cli(tmp_path, monkeypatch):
+    import pathlib
+    from pymodel_process import run_pymodel
+    # One thread: the tiny GEMMs of this network gain nothing from a second one on a shared machine.
+    monkeypatch.setenv("PYMODEL_NUM_THREADS", "1")
+    spec = pathlib.Path(__file__).parent.parent / "examples" / "digits_cnn.json"
+    res = run_pymodel("run", spec, "--output-dir", tmp_path, "--json", cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert metrics["test"]["accuracy"] >= 0.95
+    predictions = np.loadtxt(tmp_path / "predictions.csv", delimiter=",", skiprows=1)
+    labels = np.loadtxt(spec.parent / "data" / "digits" / "test.csv", delimiter=",", skiprows=1)[:, -1]
+    assert predictions.shape == (len(labels), 10)
+    assert np.mean(predictions.argmax(axis=1) == labels) == pytest.approx(metrics["test"]["accuracy"], abs=1e-6)
