@@ -46,7 +46,9 @@ typedef struct pm_conv_plan {
     int64_t kdim;       /* kh * kw * c: one im2col row */
     int64_t chunk;      /* rows per column block */
     int direct;         /* 1x1, stride 1, no padding: x is its own im2col */
+    int dk_t;           /* form dk^T = dy^T col (then transpose): few filters */
     int64_t col_bytes;  /* column block, rounded up to PM_CONV_ALIGN */
+    int64_t dkt_bytes;  /* dk^T scratch when dk_t, rounded up likewise */
     int64_t bytes;      /* total workspace */
 } pm_conv_plan;
 
@@ -64,6 +66,10 @@ static int pm_conv_plan_init(pm_window2d g, int64_t cout, pm_conv_plan *p)
         return -1;
     p->direct = g.kh == 1 && g.kw == 1 && g.sh == 1 && g.sw == 1 &&
                 g.pad_top == 0 && g.pad_left == 0;
+    /* With fewer filters than kernel taps, dk = col^T dy is a GEMM with a
+     * narrow output (cout columns fill little of a register tile); its
+     * transpose dy^T col has the long kdim side across the tile instead. */
+    p->dk_t = cout < p->kdim;
     p->chunk = p->rows;
     if (p->kdim > 0 && p->rows > PM_CONV_COL_ELEMS / p->kdim)
         p->chunk = PM_MAX(1, PM_CONV_COL_ELEMS / p->kdim);
