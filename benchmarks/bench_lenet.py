@@ -4,9 +4,10 @@
 
 Conv2D(6,5,relu) -> MaxPool2 -> Conv2D(16,5,relu) -> MaxPool2 -> Flatten -> Dense(120,relu) ->
 Dense(84,relu) -> Dense(10,softmax) on random 28x28x1 inputs, sparse categorical crossentropy, Adam,
-float32, no shuffling. Each configuration runs one warm-up epoch, then the best of ``--epochs``
-timed epochs is reported. PyTorch is only a reference peer; pymodel never depends on it.
-Each thread count runs in its own child process, so thread pools start clean.
+float32, no shuffling. Each thread count runs in its own child process (thread pools start clean);
+there both libraries train one warm-up epoch, then ``--epochs`` timed epochs alternating between
+them (so a shared machine's changing load hits both alike), and the best epoch of each is reported.
+PyTorch is only a reference peer; pymodel never depends on it.
 """
 from __future__ import annotations
 
@@ -25,7 +26,8 @@ def data(samples: int):
     return rng.random((samples, 28, 28, 1), dtype=np.float32), rng.integers(0, 10, samples)
 
 
-def bench_pymodel(x, y, batch: int, epochs: int) -> float:
+def pymodel_epoch(x, y, batch: int):
+    """A compiled pymodel LeNet and a function that trains it for one epoch."""
     import pymodel as keras
     L = keras.layers
     np.random.seed(0)
@@ -34,18 +36,14 @@ def bench_pymodel(x, y, batch: int, epochs: int) -> float:
         L.Conv2D(16, 5, activation="relu"), L.MaxPooling2D(), L.Flatten(),
         L.Dense(120, activation="relu"), L.Dense(84, activation="relu"), L.Dense(10, activation="softmax")])
     model.compile(keras.optimizers.Adam(1e-3), "sparse_categorical_crossentropy")
-    model.fit(x, y, batch_size=batch, epochs=1, shuffle=False, verbose=0)
-    best = float("inf")
-    for _ in range(epochs):
-        t = time.perf_counter()
-        model.fit(x, y, batch_size=batch, epochs=1, shuffle=False, verbose=0)
-        best = min(best, time.perf_counter() - t)
-    return len(x) / best
+    return lambda: model.fit(x, y, batch_size=batch, epochs=1, shuffle=False, verbose=0)
 
 
-def bench_torch(x, y, batch: int, epochs: int) -> float:
+def torch_epoch(x, y, batch: int, threads: int):
+    """The same network in PyTorch (NCHW) and a function that trains it for one epoch."""
     import torch
     from torch import nn
+    torch.set_num_threads(threads)
     torch.manual_seed(0)
     model = nn.Sequential(
         nn.Conv2d(1, 6, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2),
@@ -61,41 +59,39 @@ def bench_torch(x, y, batch: int, epochs: int) -> float:
             loss = loss_fn(model(xt[start:start + batch]), yt[start:start + batch])
             loss.backward()
             opt.step()
-
-    epoch()
-    best = float("inf")
-    for _ in range(epochs):
-        t = time.perf_counter()
-        epoch()
-        best = min(best, time.perf_counter() - t)
-    return len(x) / best
+    return epoch
 
 
 def child(args) -> None:
-    """Measure both libraries at the thread count set in the environment; print JSON."""
+    """Time both libraries at the thread count set in the environment; print JSON samples/s."""
     x, y = data(args.samples)
-    result = {"pymodel": bench_pymodel(x, y, args.batch, args.epochs)}
+    runs = {"pymodel": pymodel_epoch(x, y, args.batch)}
     try:
-        import torch
-        torch.set_num_threads(args.child)
-        result["torch"] = bench_torch(x, y, args.batch, args.epochs)
+        runs["torch"] = torch_epoch(x, y, args.batch, args.child)
     except ImportError:
-        result["torch"] = None
-    print(json.dumps(result))
+        pass
+    best = {}
+    for round_ in range(args.epochs + 1):  # round 0 is the warm-up
+        for name, epoch in runs.items():
+            t = time.perf_counter()
+            epoch()
+            if round_:
+                best[name] = min(best.get(name, float("inf")), time.perf_counter() - t)
+    print(json.dumps({name: len(x) / best[name] for name in ("pymodel", "torch") if name in best}))
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--samples", type=int, default=2048)
     p.add_argument("--batch", type=int, default=64)
-    p.add_argument("--epochs", type=int, default=3)
+    p.add_argument("--epochs", type=int, default=5)
     p.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     p.add_argument("--child", type=int, help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.child:
         child(args)
         return
-    print(f"LeNet training, {args.samples} samples of 28x28x1, batch {args.batch}, best of {args.epochs} epochs")
+    print(f"LeNet training, {args.samples} samples of 28x28x1, batch {args.batch}, best of {args.epochs} alternating epochs")
     print(f"{'threads':>7}  {'pymodel samples/s':>17}  {'torch samples/s':>15}  {'pymodel/torch':>13}")
     for n in args.threads:
         env = dict(os.environ, PYMODEL_NUM_THREADS=str(n), OMP_NUM_THREADS=str(n))
@@ -103,8 +99,8 @@ def main() -> None:
                               "--batch", str(args.batch), "--epochs", str(args.epochs)],
                              env=env, capture_output=True, text=True, check=True).stdout
         r = json.loads(out.strip().splitlines()[-1])
-        torch_text = f"{r['torch']:15.0f}" if r["torch"] else f"{'n/a':>15}"
-        ratio = f"{r['pymodel'] / r['torch']:12.2f}x" if r["torch"] else f"{'n/a':>13}"
+        torch_text = f"{r['torch']:15.0f}" if "torch" in r else f"{'n/a':>15}"
+        ratio = f"{r['pymodel'] / r['torch']:12.2f}x" if "torch" in r else f"{'n/a':>13}"
         print(f"{n:>7}  {r['pymodel']:17.0f}  {torch_text}  {ratio}")
 
 
