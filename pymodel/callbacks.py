@@ -659,13 +659,11 @@ class ModelCheckpoint(Callback):
     whatever the file name's extension.
 
     Example:
-        >>> import os, tempfile
-        >>> folder = tempfile.mkdtemp()
-        >>> ckpt = keras.callbacks.ModelCheckpoint(os.path.join(folder, "w.{epoch:02d}.npz"),
+        >>> ckpt = keras.callbacks.ModelCheckpoint("ckpt/w.{epoch:02d}-{loss:.1f}.npz",
         ...                                        save_weights_only=True)
         >>> history = model.fit(x, y, epochs=2, callbacks=[ckpt], verbose=0)
-        >>> sorted(os.listdir(folder))
-        ['w.01.npz', 'w.02.npz']
+        >>> import os; sorted(os.listdir("ckpt"))  # doctest: +ELLIPSIS
+        ['w.01-0....npz', 'w.02-0....npz']
     """
 
     def __init__(self, filepath, monitor="val_loss", verbose=0, save_best_only=False,
@@ -774,11 +772,9 @@ class CSVLogger(Callback):
         append: Append to an existing file (no second header) instead of overwriting.
 
     Example:
-        >>> import os, tempfile
-        >>> path = os.path.join(tempfile.mkdtemp(), "log.csv")
-        >>> history = model.fit(x, y, epochs=2, callbacks=[keras.callbacks.CSVLogger(path)],
+        >>> history = model.fit(x, y, epochs=2, callbacks=[keras.callbacks.CSVLogger("log.csv")],
         ...                     verbose=0)
-        >>> open(path).read().splitlines()[0]  # val_ columns even without validation, as Keras
+        >>> open("log.csv").read().splitlines()[0]  # val_ columns even without validation, as Keras
         'epoch,accuracy,loss,val_accuracy,val_loss'
     """
 

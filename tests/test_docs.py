@@ -153,3 +153,43 @@ def test_readme_spec_example_runs(tmp_path):
 def test_readme_links_point_at_files_that_exist():
     for target in re.findall(r"\]\(([^)#:]+)\)", README):
         assert (ROOT / target).exists(), target
+
+
+# ---------------------------------------------------------------- docstring examples
+DOCTESTED = ["pymodel.models.sequential", "pymodel.callbacks", "pymodel.layers.core",
+             "pymodel.layers.dropout", "pymodel.layers.activation", "pymodel.optimizers",
+             "pymodel.losses", "pymodel.spec", "pymodel.compiler", "pymodel.plotting"]
+
+
+def doctest_globals() -> dict:
+    """What the examples assume: `keras`, `np`, a small compiled `model` and data `x`, `y`."""
+    import numpy as np
+
+    import pymodel as keras
+
+    keras.backend.clear_session()
+    model = keras.Sequential([keras.layers.Dense(4, activation="relu", input_shape=(3,)),
+                              keras.layers.Dense(1, activation="sigmoid")])
+    model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
+    rng = np.random.default_rng(0)
+    return {"keras": keras, "np": np, "model": model,
+            "x": rng.normal(size=(8, 3)).astype("float32"),
+            "y": (rng.random((8, 1)) > 0.5).astype("float32")}
+
+
+@pytest.mark.parametrize("name", DOCTESTED)
+def test_docstring_examples_run_and_print_what_they_show(name, tmp_path, monkeypatch):
+    import doctest
+    import importlib
+
+    monkeypatch.chdir(tmp_path)  # examples that write files write them here
+    module = importlib.import_module(name)
+    runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS)
+    tests = [t for t in doctest.DocTestFinder().find(module) if t.examples]
+    assert tests, f"{name} has no examples"
+    report: list = []
+    for test in tests:
+        test.globs.update(doctest_globals())
+        runner.run(test, out=report.append)
+    failed, attempted = runner.summarize(verbose=False)
+    assert attempted and failed == 0, "".join(report)
