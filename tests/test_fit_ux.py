@@ -248,3 +248,24 @@ def test_verbose_auto_draws_the_verbose_1_bar(ticking_clock, monkeypatch):
 def test_verbose_0_prints_nothing(ticking_clock, capsys):
     real_fit("fit_real_verbose1", verbose=0)
     assert capsys.readouterr().out == ""
+
+
+def test_a_longer_fit_with_printing_callbacks_writes_tf_keras_bytes_on_a_terminal(monkeypatch):
+    monkeypatch.delenv("PYCHARM_HOSTED", raising=False)
+    monkeypatch.setattr(progbar_module, "time", progbar_module.time)  # restored after the test
+    written = on_terminal(lambda: scenarios.bar_fit(keras, progbar_module), monkeypatch)
+    assert written == (UX / "bar_fit.tty").read_bytes()
+
+
+def test_a_longer_fit_piped_writes_the_final_bar_lines_and_messages_only(monkeypatch):
+    # On tf-keras's screen, a bar still in progress when a callback prints stays there (the
+    # "ETA" lines); piped, pymodel never wrote it, so that line is empty. All else is equal.
+    monkeypatch.setattr(progbar_module, "time", progbar_module.time)
+    out = io.StringIO()
+    monkeypatch.setattr(sys, "stdout", out)
+    scenarios.bar_fit(keras, progbar_module)
+    text = out.getvalue()
+    screen = (UX / "bar_fit.screen").read_text().split("\n")
+    assert "\b" not in text and "\r" not in text
+    assert sum("ETA:" in line for line in screen) == 2
+    assert text.split("\n") == ["" if "ETA:" in line else line for line in screen]
