@@ -66,6 +66,17 @@ def test_early_stopping_stops_at_the_same_epoch_and_restores_the_best_epochs_wei
     assert_same_weights(got, expected)
 
 
+def test_early_stopping_that_never_stops_still_restores_the_best_weights_at_the_end(tmp_path):
+    got, expected = play("early_stopping_that_never_stops_keeps_the_last_weights", tmp_path)
+    assert got["stopped_epoch"] == expected["stopped_epoch"] == 0
+    assert got["text"] == expected["text"] == (
+        "Restoring model weights from the end of the best epoch: 6.\n")
+    best = RECORDED["results"]["early_stopping_restores_best"]["weights"]
+    for a, b in zip(got["weights"], best):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    assert_same_history(got, expected)
+
+
 def test_early_stopping_on_accuracy_waits_for_the_baseline(tmp_path):
     got, expected = play("early_stopping_on_accuracy_with_baseline", tmp_path)
     assert got["stopped_epoch"] == expected["stopped_epoch"]
