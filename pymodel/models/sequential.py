@@ -116,6 +116,7 @@ class Sequential:
 
     @property
     def output_shape(self) -> tuple:
+        """``(None, ...)`` of the model output."""
         self._require_built()
         return (None,) + self._output_shape(self.input_shape[1:])
 
@@ -188,9 +189,11 @@ class Sequential:
     variables = weights
 
     def get_weights(self) -> list[np.ndarray]:
+        """Copies of the weights, layer by layer (Dense: kernel, then bias)."""
         return [np.array(w) for w in self.weights]
 
     def set_weights(self, weights) -> None:
+        """Set every weight from a list in :meth:`get_weights` order (count and shapes must match)."""
         weights = list(weights)
         expected = len(self.weights)
         if len(weights) != expected:
@@ -204,10 +207,12 @@ class Sequential:
             i += k
 
     def count_params(self) -> int:
+        """Total number of weights (the summary's "Total params")."""
         self._require_built()
         return sum(layer.count_params() for layer in self._layers)
 
     def get_layer(self, name: str | None = None, index: int | None = None) -> Layer:
+        """The layer called ``name``, or at ``index`` (raises ValueError for an unknown name)."""
         if index is not None:
             return self._layers[index]
         for layer in self._layers:
