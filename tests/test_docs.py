@@ -15,6 +15,16 @@ REFERENCE = (ROOT / "docs" / "spec-reference.md").read_text()
 SCHEMA = json.loads((ROOT / "schemas" / "model.schema.json").read_text())
 
 
+@pytest.fixture(autouse=True)
+def keep_the_global_seed():
+    """The examples call set_random_seed(), which pins every later model's generator: undo it."""
+    import pymodel.utils
+
+    before = pymodel.utils._SEED[0]
+    yield
+    pymodel.utils._SEED[0] = before
+
+
 def code_blocks(text: str, language: str) -> list[str]:
     return re.findall(rf"^```{language}\n(.*?)^```", text, re.S | re.M)
 
