@@ -149,6 +149,20 @@ def test_csv_logger_writes_tf_keras_header_and_rows(tmp_path):
                                rtol=1e-5)
 
 
+def test_validation_every_second_epoch_logs_na_in_the_csv_and_fewer_val_values(tmp_path):
+    got, expected = play("validation_every_second_epoch", tmp_path)
+    assert [len(v) for v in got["history"].values()] == [4, 4, 2, 2]
+    assert_same_history(got, expected)
+    rows = list(csv.reader(io.StringIO(got["csv"])))
+    expected_rows = list(csv.reader(io.StringIO(expected["csv"])))
+    assert rows[0] == expected_rows[0] == ["epoch", "accuracy", "loss", "val_accuracy", "val_loss"]
+    assert [r[3:] for r in rows[1::2]] == [["NA", "NA"], ["NA", "NA"]]
+    for row, expected_row in zip(rows[1:], expected_rows[1:]):
+        assert [v == "NA" for v in row] == [v == "NA" for v in expected_row]
+        np.testing.assert_allclose([float(v) for v in row if v != "NA"],
+                                   [float(v) for v in expected_row if v != "NA"], rtol=1e-5)
+
+
 def test_terminate_on_nan_stops_at_the_batch_where_the_float32_loss_overflows(tmp_path):
     got, expected = play("terminate_on_nan", tmp_path)
     assert got == expected
