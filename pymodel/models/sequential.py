@@ -207,7 +207,6 @@ class Sequential:
             i += k
 
     def count_params(self) -> int:
-        """Total number of weights (the summary's "Total params")."""
         self._require_built()
         return sum(layer.count_params() for layer in self._layers)
 
