@@ -33,8 +33,11 @@ class Sequential:
         >>> history = model.fit(x, y, epochs=2, verbose=0)
         >>> list(history.history)
         ['loss', 'accuracy']
-        >>> model.predict(x, verbose=0).shape
+        >>> model.predict(x, verbose=0).shape  # batches of 32 by default, Dropout off
         (8, 1)
+
+    ``fit``, ``evaluate`` and ``predict`` take tf-keras's arguments; ``verbose="auto"`` (1)
+    draws tf-keras's progress bar, 2 one line per epoch, 0 nothing.
     """
 
     def __init__(self, layers=None, name: str | None = None):
@@ -567,22 +570,7 @@ class Sequential:
 
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None,
                 max_queue_size=10, workers=1, use_multiprocessing=False) -> np.ndarray:
-        """Outputs for ``x`` in inference mode (Dropout off), batch by batch.
-
-        Args:
-            x: Inputs.
-            batch_size: Samples per batch (default 32).
-            verbose: ``"auto"`` or 1 draws a progress bar; 0 is silent.
-            steps: Number of batches (sets the batch size).
-            callbacks: Callbacks receiving the ``on_predict_*`` hooks.
-
-        Returns:
-            A NumPy array in the model dtype, one row per sample.
-
-        Example:
-            >>> model.predict(x[:2], verbose=0).shape
-            (2, 1)
-        """
+        """Outputs for ``x`` in inference mode (Dropout off), in the model dtype."""
         x = self._inputs(x)
         batch_size = int(batch_size or 32)
         if steps:
