@@ -104,8 +104,17 @@ def test_every_schema_field_is_in_the_spec_reference():
     assert not missing, "fields in schemas/model.schema.json missing from docs/spec-reference.md: " + ", ".join(missing)
 
 
+# Layers documented ahead of their schema entries, which come with the convolution layers'
+# branch; while the schema lacks a layer entirely its section is not checked, and once the
+# schema has it, it is checked like every other section.
+AHEAD_OF_SCHEMA = {"Conv1D", "Conv2D", "MaxPooling1D", "MaxPooling2D", "AveragePooling1D",
+                   "AveragePooling2D", "GlobalMaxPooling1D", "GlobalMaxPooling2D",
+                   "GlobalAveragePooling1D", "GlobalAveragePooling2D", "Reshape", "ZeroPadding2D"}
+
+
 def test_every_field_in_the_spec_reference_exists_in_the_schema():
-    unknown = sorted(documented_paths() - schema_paths())
+    pending = AHEAD_OF_SCHEMA - set(SCHEMA["$defs"])
+    unknown = sorted(p for p in documented_paths() - schema_paths() if p.split(".")[0] not in pending)
     assert not unknown, "fields in docs/spec-reference.md that the schema does not have: " + ", ".join(unknown)
 
 
@@ -158,6 +167,12 @@ def test_readme_spec_example_runs(tmp_path):
     history = json.loads((tmp_path / "history.json").read_text())
     assert len(history["loss"]) == 20
     assert (tmp_path / "log.csv").read_text().startswith("epoch,loss")
+
+
+def test_readme_lists_every_layer_type_a_spec_accepts():
+    layers_row = next(line for line in README.splitlines() if line.startswith("| layers |"))
+    for name in SCHEMA["$defs"]["layer_type"]["enum"]:
+        assert f"`{name}`" in layers_row, name
 
 
 def test_readme_links_point_at_files_that_exist():
