@@ -183,7 +183,7 @@ def test_readme_links_point_at_files_that_exist():
 # ---------------------------------------------------------------- docstring examples
 DOCTESTED = ["pymodel.models.sequential", "pymodel.callbacks", "pymodel.layers.core",
              "pymodel.layers.dropout", "pymodel.layers.activation", "pymodel.layers.reshaping",
-             "pymodel.layers.input_layer", "pymodel.optimizers",
+             "pymodel.layers.input_layer", "pymodel.optimizers", "pymodel.schedules",
              "pymodel.losses", "pymodel.spec", "pymodel.compiler", "pymodel.plotting"]
 
 
