@@ -379,6 +379,19 @@ def from_spec(spec: dict, *, base_dir=None, allow_import: bool = False, data_sha
         base_dir: folder that relative paths (and importable custom code) resolve against.
         allow_import: permit "module:function" losses and metrics.
         data_shape: sample shape, for models whose first layer declares no input size.
+
+    Returns:
+        A built Sequential, compiled if the spec has a ``compile`` section.
+
+    Raises:
+        SpecError: the spec is invalid (every problem, with its JSON pointer).
+
+    Example:
+        >>> model = from_spec({"format": "pymodel.spec/1",
+        ...                    "model": {"layers": [{"type": "Dense", "units": 2, "input_dim": 3}]},
+        ...                    "compile": {"optimizer": "sgd", "loss": "mse"}})
+        >>> model.output_shape
+        (None, 2)
     """
     validate(spec, base_dir=None, allow_import=allow_import)
     graph = build_graph(spec, data_shape)
@@ -393,6 +406,11 @@ def to_spec(model, *, name: str | None = None) -> dict:
     """A spec (format ``pymodel.spec/1``) describing ``model``: its layers and, if compiled, how.
 
     ``from_spec(to_spec(model))`` builds the same graph (same layers, arguments and shapes).
+
+    Example:
+        >>> spec = to_spec(model)
+        >>> spec["format"], [layer["type"] for layer in spec["model"]["layers"]]
+        ('pymodel.spec/1', ['InputLayer', 'Dense', 'Dense'])
     """
     config = json.loads(model.to_json())["config"]  # JSON types (lists, not tuples)
     layers = [{"type": entry["class_name"], **entry["config"]} for entry in config["layers"]]

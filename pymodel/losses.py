@@ -11,6 +11,16 @@ computes the loss from the pre-activation ``z`` (no clipping). The trainer then
 asks for ``descriptor(from_logits=True)`` and gets the fused gradient
 ``sigmoid(z) - y`` / ``softmax(z) - y`` straight from the C kernel; this is
 valid because d/dz of the crossentropy of act(z) collapses to that difference.
+
+Example:
+    >>> y_true = np.array([[0.0, 1.0, 2.0], [1.0, 1.0, 1.0]], "float32")
+    >>> y_pred = np.array([[0.5, 3.0, 2.0], [0.0, 0.0, 0.0]], "float32")
+    >>> round(float(keras.losses.MeanSquaredError()(y_true, y_pred)), 5)
+    1.20833
+    >>> keras.losses.mean_squared_error(y_true, y_pred).shape  # per sample
+    (2,)
+    >>> round(float(keras.losses.Huber(delta=1.0)(y_true, y_pred)), 5)
+    0.52083
 """
 from __future__ import annotations
 

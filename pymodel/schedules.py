@@ -3,6 +3,15 @@
 `keras.optimizers.schedules.*`: an optimizer given a schedule as `learning_rate` calls
 `schedule(step)` with its iteration count to get the rate for that step. Values are computed
 in float64 (tf-keras computes in float32; the two agree to float32 rounding).
+
+Example:
+    >>> schedule = keras.optimizers.schedules.ExponentialDecay(0.1, decay_steps=10, decay_rate=0.5)
+    >>> [round(schedule(step), 4) for step in (0, 10, 20)]
+    [0.1, 0.05, 0.025]
+    >>> steps = keras.optimizers.schedules.PiecewiseConstantDecay(boundaries=[100], values=[0.1, 0.01])
+    >>> steps(100), steps(101)
+    (0.1, 0.01)
+    >>> model.compile(optimizer=keras.optimizers.SGD(learning_rate=schedule), loss="mse")
 """
 from __future__ import annotations
 

@@ -196,18 +196,31 @@ class Tracker:
     def reset(self) -> None:
         self.loss_total = 0.0
         self.count = 0
+        self._float = np.float32
         for metric in self.metrics:
             metric.reset_state()
 
-    def update(self, loss: float, rows: int, y, out, w) -> dict:
-        self.loss_total += loss * rows
+    def add_loss(self, loss: float, rows: int, dtype) -> None:
+        """Adds a batch's loss weighted by its rows, summed in the model ``dtype``.
+
+        NOTE: float32 sums, as tf-keras's Mean metric keeps them, so History and CSVLogger
+        show the same float32 values and a huge loss overflows to inf at the same batch
+        (where TerminateOnNaN stops).
+        """
+        f = self._float = np.dtype(dtype).type
+        with np.errstate(over="ignore", invalid="ignore"):
+            self.loss_total = f(self.loss_total) + f(loss) * f(rows)
         self.count += rows
+
+    def update(self, loss: float, rows: int, y, out, w) -> dict:
+        self.add_loss(loss, rows, out.dtype)
         for metric in self.metrics:
             metric.update_state(y, out, sample_weight=w)
         return self.logs()
 
     def logs(self) -> dict:
-        logs = {"loss": self.loss_total / self.count if self.count else 0.0}
+        with np.errstate(invalid="ignore"):
+            logs = {"loss": float(self.loss_total / self._float(self.count)) if self.count else 0.0}
         for metric in self.metrics:
             logs[metric.name] = float(metric.result())
         return logs

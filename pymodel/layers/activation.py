@@ -8,7 +8,18 @@ from pymodel.layers.base import Layer
 
 
 class Activation(Layer):
-    """Keras 2 ``Activation(activation)``."""
+    """Applies an activation function to its input (Keras 2 ``Activation``).
+
+    Args:
+        activation: Name (``"relu"``, ``"softmax"``, ...) or function from ``keras.activations``.
+
+    Raises:
+        ValueError: unknown activation name.
+
+    Example:
+        >>> keras.layers.Activation("softmax")(np.array([[1.0, 1.0]], "float32")).tolist()
+        [[0.5, 0.5]]
+    """
 
     def __init__(self, activation, **kwargs):
         super().__init__(**kwargs)

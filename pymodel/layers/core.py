@@ -12,7 +12,30 @@ _LOGIT_ACTIVATIONS = ("sigmoid", "softmax")
 
 
 class Dense(Layer):
-    """Keras 2 ``Dense``; inputs of rank > 2 are multiplied on their last axis."""
+    """Densely-connected layer: ``output = activation(inputs @ kernel + bias)`` (Keras 2 ``Dense``).
+
+    Inputs of rank > 2 are multiplied on their last axis.
+
+    Args:
+        units: Output size (a positive integer).
+        activation: Activation name or function (default: none, i.e. linear).
+        use_bias: Whether the layer has a bias vector.
+        kernel_initializer, bias_initializer: Initializers of the weights (names or objects).
+        kernel_regularizer, bias_regularizer, activity_regularizer: Penalties added to the loss.
+        kernel_constraint, bias_constraint: Only ``None`` is supported.
+        **kwargs: Base layer arguments: ``name``, ``trainable``, ``dtype``, ``input_shape``,
+            ``input_dim``, ``batch_input_shape``, ``batch_size``.
+
+    Raises:
+        ValueError: ``units`` is negative, or a constraint is given.
+
+    Example:
+        >>> layer = keras.layers.Dense(2, activation="relu", input_shape=(3,))
+        >>> layer(np.ones((4, 3), "float32")).shape
+        (4, 2)
+        >>> [w.shape for w in layer.get_weights()]
+        [(3, 2), (2,)]
+    """
 
     def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,

@@ -39,7 +39,13 @@ class InputLayer(Layer):
 
 def Input(shape=None, batch_size=None, name=None, dtype=None, sparse=None, tensor=None,
           ragged=None, type_spec=None, **kwargs) -> InputLayer:
-    """Keras's ``Input(shape=...)``; returns the ``InputLayer`` (add it to a Sequential)."""
+    """Keras's ``Input(shape=...)``; returns the ``InputLayer`` (add it to a Sequential).
+
+    Example:
+        >>> model = keras.Sequential([keras.Input(shape=(3,)), keras.layers.Dense(2)])
+        >>> model.output_shape
+        (None, 2)
+    """
     batch_shape = kwargs.pop("batch_shape", kwargs.pop("batch_input_shape", None))
     if kwargs:
         raise ValueError(f"Unrecognized keyword arguments: {list(kwargs)}")

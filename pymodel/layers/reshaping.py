@@ -9,7 +9,12 @@ from pymodel.layers.base import Layer
 
 
 class Flatten(Layer):
-    """Keras 2 ``Flatten(data_format=None)`` (channels_last)."""
+    """Flattens each sample to one dimension (Keras 2 ``Flatten(data_format=None)``).
+
+    Example:
+        >>> keras.layers.Flatten()(np.zeros((2, 3, 4), "float32")).shape
+        (2, 12)
+    """
 
     def __init__(self, data_format=None, **kwargs):
         super().__init__(**kwargs)

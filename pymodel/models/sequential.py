@@ -17,7 +17,28 @@ KERAS_VERSION = "2.12.0"
 
 
 class Sequential:
-    """Keras 2 ``Sequential(layers=None, name=None)``."""
+    """A linear stack of layers: Keras 2's ``Sequential(layers=None, name=None)``.
+
+    Args:
+        layers: Layers to add, in order (a list, or one layer).
+        name: Model name (default ``sequential``, ``sequential_1``, ...).
+
+    Example:
+        >>> import numpy as np
+        >>> import pymodel as keras
+        >>> model = keras.Sequential([keras.layers.Dense(4, activation="relu", input_shape=(3,)),
+        ...                           keras.layers.Dense(1, activation="sigmoid")])
+        >>> model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
+        >>> x, y = np.zeros((8, 3), "float32"), np.ones((8, 1), "float32")
+        >>> history = model.fit(x, y, epochs=2, verbose=0)
+        >>> list(history.history)
+        ['loss', 'accuracy']
+        >>> model.predict(x, verbose=0).shape  # batches of 32 by default, Dropout off
+        (8, 1)
+
+    ``fit``, ``evaluate`` and ``predict`` take tf-keras's arguments; ``verbose="auto"`` (1)
+    draws tf-keras's progress bar, 2 one line per epoch, 0 nothing.
+    """
 
     def __init__(self, layers=None, name: str | None = None):
         self.name = name or backend.unique_object_name("sequential")
@@ -49,7 +70,12 @@ class Sequential:
         return list(self._layers)
 
     def add(self, layer: Layer) -> None:
-        """Append ``layer``; builds it at once when the input shape is known."""
+        """Append ``layer``; builds it at once when the input shape is known.
+
+        Raises:
+            TypeError: ``layer`` is not a Layer.
+            ValueError: a layer of the model already has that name.
+        """
         if not isinstance(layer, Layer):
             raise TypeError("The added layer must be an instance of class Layer. "
                             f"Received: layer={layer} of type {type(layer)}.")
@@ -93,6 +119,7 @@ class Sequential:
 
     @property
     def output_shape(self) -> tuple:
+        """``(None, ...)`` of the model output."""
         self._require_built()
         return (None,) + self._output_shape(self.input_shape[1:])
 
@@ -165,9 +192,11 @@ class Sequential:
     variables = weights
 
     def get_weights(self) -> list[np.ndarray]:
+        """Copies of the weights, layer by layer (Dense: kernel, then bias)."""
         return [np.array(w) for w in self.weights]
 
     def set_weights(self, weights) -> None:
+        """Set every weight from a list in :meth:`get_weights` order (count and shapes must match)."""
         weights = list(weights)
         expected = len(self.weights)
         if len(weights) != expected:
@@ -185,6 +214,7 @@ class Sequential:
         return sum(layer.count_params() for layer in self._layers)
 
     def get_layer(self, name: str | None = None, index: int | None = None) -> Layer:
+        """The layer called ``name``, or at ``index`` (raises ValueError for an unknown name)."""
         if index is not None:
             return self._layers[index]
         for layer in self._layers:
@@ -201,7 +231,16 @@ class Sequential:
     # ------------------------------------------------------------------ summary & config
     def summary(self, line_length=None, positions=None, print_fn=None, expand_nested=False,
                 show_trainable=False, layer_range=None) -> None:
-        """Print the Keras 2.10-2.12 summary table."""
+        """Print the layers, their output shapes and parameter counts (Keras 2.10-2.12 text).
+
+        Args:
+            line_length, positions: Table width and column ends (Keras's defaults: 65, .45/.85/1).
+            print_fn: Called with each line (default ``print``).
+            show_trainable: Add a "Trainable" column.
+
+        Raises:
+            ValueError: the model is not built yet.
+        """
         self._require_built()
         summary_mod.print_summary(self, line_length=line_length, positions=positions,
                                   print_fn=print_fn, show_trainable=show_trainable)
@@ -228,7 +267,10 @@ class Sequential:
 
     # ------------------------------------------------------------------ saving & specs (pymodel.saving / pymodel.compiler)
     def save(self, filepath, overwrite: bool = True, **kwargs) -> None:
-        """Write the model (config, weights, compile config, optimizer state) to one zip file."""
+        """Write the model (config, weights, compile config, optimizer state) to one zip file.
+
+        ``keras.models.load_model(filepath)`` reads it back, ready to resume training.
+        """
         from pymodel import saving
         saving.save_model(self, filepath, overwrite=overwrite)
 
@@ -257,7 +299,24 @@ class Sequential:
     def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None,
                 weighted_metrics=None, run_eagerly=None, steps_per_execution=None,
                 jit_compile=None, **kwargs) -> None:
-        """Set the optimizer, loss and metrics (the loss name is checked at fit, as in Keras)."""
+        """Configure training: the optimizer, loss and metrics (Keras 2 arguments).
+
+        Args:
+            optimizer: Name (``"sgd"``, ``"adam"``, ...), config dict or Optimizer instance.
+            loss: Name (``"mse"``, ``"binary_crossentropy"``, ...), Loss instance or a function
+                ``fn(y_true, y_pred)``; an unknown name is reported at fit, as in Keras.
+            metrics: Names (``"accuracy"``, ``"mae"``, ...), Metric instances or functions.
+            loss_weights: Scale of the loss (one output: a number, or a one-item list/dict).
+            weighted_metrics: Metrics that also take ``sample_weight``.
+            run_eagerly, steps_per_execution, jit_compile: Accepted; no effect.
+
+        Raises:
+            ValueError: unknown optimizer.
+
+        Example:
+            >>> model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.1),
+            ...               loss="mse", metrics=["mae"])  # doctest: +SKIP
+        """
         self.optimizer = optimizers.get(optimizer)
         self.loss = loss
         self.compiled_loss = None
@@ -410,7 +469,43 @@ class Sequential:
             sample_weight=None, initial_epoch=0, steps_per_epoch=None, validation_steps=None,
             validation_batch_size=None, validation_freq=1, max_queue_size=10, workers=1,
             use_multiprocessing=False):
-        """Train for ``epochs``; returns the ``History`` (tf-keras semantics, KERAS2.md section 4)."""
+        """Train the model for ``epochs`` passes over ``(x, y)`` (tf-keras semantics).
+
+        Args:
+            x: Inputs, an array of shape ``(samples, ...)``.
+            y: Targets, one row per sample.
+            batch_size: Samples per gradient step (default 32); the last batch may be smaller.
+            epochs: Epoch index to stop at (with ``initial_epoch``: the number of epochs).
+            verbose: ``"auto"`` or 1: progress bar (redrawn in place on a terminal, final lines
+                only when piped); 2: one line per epoch; 0: silent.
+            callbacks: ``keras.callbacks`` instances (History and the bar are added).
+            validation_split: Fraction of the data, taken from its end before shuffling, to
+                validate on after each epoch (``val_`` keys in History).
+            validation_data: ``(x_val, y_val)`` or ``(x_val, y_val, sample_weight)``; wins over
+                ``validation_split``.
+            shuffle: Shuffle the training samples before each epoch.
+            class_weight: ``{class index: weight}`` applied to each sample's loss.
+            sample_weight: One weight per sample.
+            initial_epoch: Epoch to start at (to resume training).
+            steps_per_epoch: Batches per epoch (sets the batch size to cover the data).
+            validation_batch_size: Batch size of validation (default ``batch_size``).
+            validation_freq: Validate every n epochs (int) or after the epochs listed.
+            validation_steps, max_queue_size, workers, use_multiprocessing: Accepted; no effect.
+
+        Returns:
+            The ``History`` callback: ``.history`` maps ``loss``, metrics, ``val_loss``, ... to
+            one Python float per epoch; also ``model.history``.
+
+        Raises:
+            RuntimeError: the model is not compiled.
+            ValueError: shapes of ``x``/``y`` do not fit the model, or each other.
+
+        Example:
+            >>> history = model.fit(x, y, batch_size=4, epochs=3, validation_split=0.25,
+            ...                     verbose=0)
+            >>> [len(v) for v in history.history.values()]
+            [3, 3, 3, 3]
+        """
         self._check_compiled()
         x, y, w = self._targets(x, y, sample_weight, class_weight)
         validation = None
@@ -443,7 +538,22 @@ class Sequential:
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
                  steps=None, callbacks=None, max_queue_size=10, workers=1,
                  use_multiprocessing=False, return_dict=False, **kwargs):
-        """Loss (and metrics) in inference mode: a float, a list, or a dict."""
+        """Loss and metrics on ``(x, y)`` in inference mode (Dropout off).
+
+        Args:
+            x, y, batch_size, sample_weight: As in :meth:`fit`.
+            verbose: ``"auto"`` or 1 draws a progress bar; 0 is silent.
+            steps: Number of batches (sets the batch size).
+            callbacks: Callbacks receiving the ``on_test_*`` hooks.
+            return_dict: Return ``{"loss": ..., metric: ...}``.
+
+        Returns:
+            The loss (a float) when there are no metrics, else ``[loss, metric, ...]``, or the
+            dict with ``return_dict=True``.
+
+        Example:
+            >>> loss, accuracy = model.evaluate(x, y, verbose=0)
+        """
         self._check_compiled()
         x, y, w = self._targets(x, y, sample_weight, None)
         batch_size = int(batch_size or 32)
