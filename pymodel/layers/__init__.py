@@ -7,6 +7,7 @@ from pymodel.layers.core import Dense
 from pymodel.layers.dropout import Dropout
 from pymodel.layers.input_layer import Input, InputLayer
 from pymodel.layers.reshaping import Flatten
+from pymodel.validation import did_you_mean
 
 __all__ = ["Layer", "Dense", "Activation", "Dropout", "Flatten", "InputLayer", "Input",
            "serialize", "deserialize", "get"]
@@ -26,7 +27,7 @@ def deserialize(config: dict, custom_objects: dict | None = None) -> Layer:
     if cls is None:
         raise ValueError(f"Unknown layer: '{name}'. Please ensure you are using a "
                          "`keras.utils.custom_object_scope` and that this object is included "
-                         "in the scope.")
+                         "in the scope." + did_you_mean(name, _CLASSES))
     return cls.from_config(dict(config.get("config", {})))
 
 

@@ -96,6 +96,9 @@ class Layer:
         """Create a parameter from ``initializer`` (drawing from the model's generator)."""
         init = initializers.get(initializer)
         dtype = dtype or self.dtype
+        from pymodel.validation import check_memory
+        check_memory(2 * math.prod(shape) * np.dtype(dtype).itemsize,  # the weight and its gradient
+                     f'Weight "{self.name}/{name}" of shape {tuple(shape)}')
         if isinstance(init, initializers.Initializer):
             if self._rng is None:
                 from pymodel.utils import make_generator
