@@ -33,12 +33,12 @@ def did_you_mean(word, choices: Iterable[str]) -> str:
 
 
 # ---------------------------------------------------------------- arrays
-def as_array(name: str, value, dtype) -> np.ndarray:
+def as_array(name: str, value, dtype, finite: bool = True) -> np.ndarray:
     """``value`` (array, list/tuple of numbers, scalar) as a C-contiguous copy-if-needed of ``dtype``.
 
     Non-contiguous, Fortran-order, read-only, integer and boolean inputs are
     copied or cast (as Keras does); object, string and complex arrays and
-    ragged lists are refused, as are NaN and infinity.
+    ragged lists are refused, as are NaN and infinity unless ``finite=False``.
     """
     if value is None:
         raise ValueError(f"Unexpected value for `{name}`: None. Expected a NumPy array.")
@@ -56,7 +56,8 @@ def as_array(name: str, value, dtype) -> np.ndarray:
     if kind != "f" or array.dtype.itemsize < np.dtype(dtype).itemsize:
         array = _cast_exactly(name, array, dtype)
     array = np.ascontiguousarray(array, dtype=dtype)
-    check_finite(name, array)
+    if finite:
+        check_finite(name, array)
     return array if array.flags.writeable else array.copy()
 
 

@@ -180,7 +180,7 @@ class Sequential:
                 layer = param.name.split("/")[0]
                 raise ValueError(f"Layer {layer} weight shape {param.shape} is not compatible "
                                  f"with provided weight shape {np.shape(value)}.")
-        values = [validation.as_array(f"weights[{i}]", value, param.dtype)
+        values = [validation.as_array(f"weights[{i}]", value, param.dtype, finite=False)
                   for i, (param, value) in enumerate(zip(self.weights, weights))]
         i = 0
         for layer in self._layers:
