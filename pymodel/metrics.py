@@ -173,7 +173,7 @@ def get(identifier):
         raise ValueError(f"Unknown metric function: '{identifier}'. Please ensure you are "
                          "using a `keras.utils.custom_object_scope` and that this object is "
                          "included in the scope." + did_you_mean(
-                             identifier, list(_FUNCTIONS) + list(_CLASSES) + ["accuracy"]))
+                             identifier, ["accuracy"] + list(_FUNCTIONS) + list(_CLASSES)))
     if callable(identifier):
         return identifier
     raise ValueError(f"Could not interpret metric identifier: {identifier}")
