@@ -56,7 +56,7 @@ def load_array(source: Any, base_dir, where: Sequence) -> np.ndarray:
     if isinstance(source, list):
         try:
             return np.array(source, dtype=np.float64)
-        except ValueError:
+        except (ValueError, TypeError):  # ragged, or holding null / strings / objects
             _fail(where, "inline data must be a rectangular array of numbers")
     src = {"path": source} if isinstance(source, str) else dict(source)
     path = pathlib.Path(base_dir) / src["path"]

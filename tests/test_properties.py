@@ -1,0 +1,218 @@
+"""Property tests: random specs and random arrays give a working model or a ValueError/TypeError with a message.
+
+Never another exception, never a crash: every example runs in one long-lived
+worker process, so a segfault or abort in the C core ends that process and
+fails the test with the example that caused it, instead of killing pytest.
+"""
+import json
+import pickle
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from pymodel_process import pymodel_env
+
+WORKER = textwrap.dedent(r'''
+    import os, pickle, sys, tempfile, warnings
+    import numpy as np
+    warnings.simplefilter("ignore")
+    import pymodel as keras
+    from pymodel import cli
+
+    def run_arrays(case):
+        keras.utils.set_random_seed(0)
+        model = keras.Sequential([keras.layers.Dense(u, activation=a, **kw)
+                                  for u, a, kw in case["layers"]])
+        model.compile(case["optimizer"], case["loss"], metrics=case["metrics"])
+        fit = dict(case["fit"], verbose=0)
+        model.fit(case["x"], case["y"], **fit)
+        model.evaluate(case["x"], case["y"], verbose=0, batch_size=fit.get("batch_size"))
+        out = model.predict(case["x"], verbose=0, batch_size=fit.get("batch_size"))
+        assert out.shape[0] == len(case["x"])
+
+    def run_spec(spec):
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "spec.json")
+            with open(path, "w") as f:
+                f.write(spec)
+            cli.run_spec(path, quiet=True, progress=False, print_fn=lambda *a: None)
+
+    for line in sys.stdin.buffer:
+        kind, case = pickle.loads(bytes.fromhex(line.decode()))
+        try:
+            (run_arrays if kind == "arrays" else run_spec)(case)
+            reply = ("ok", "")
+        except (ValueError, TypeError) as e:
+            reply = ("refused", f"{type(e).__name__}: {e}")
+        except BaseException as e:
+            reply = ("wrong", f"{type(e).__name__}: {e!r}")
+        sys.stdout.write(pickle.dumps(reply).hex() + "\n")
+        sys.stdout.flush()
+''')
+
+
+class Worker:
+    """A child Python that runs cases one by one; a crash shows up as a dead pipe."""
+
+    def __init__(self):
+        self.proc = subprocess.Popen([sys.executable, "-c", WORKER], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                     env=pymodel_env(), cwd="/")
+
+    def run(self, kind: str, case) -> tuple:
+        try:
+            self.proc.stdin.write((pickle.dumps((kind, case)).hex() + "\n").encode())
+            self.proc.stdin.flush()
+            line = self.proc.stdout.readline()
+        except BrokenPipeError:
+            line = b""
+        if not line:
+            code = self.proc.wait(timeout=30)
+            err = self.proc.stderr.read().decode(errors="replace")[-2000:]
+            self.__init__()  # the next example gets a fresh process
+            pytest.fail(f"the worker process died (exit {code}) on {kind} case {case!r:.2000}\n{err}")
+        return pickle.loads(bytes.fromhex(line.decode()))
+
+    def close(self):
+        self.proc.stdin.close()
+        self.proc.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def worker():
+    w = Worker()
+    yield w
+    w.close()
+
+
+def check(outcome):
+    status, message = outcome
+    assert status in ("ok", "refused"), message
+    if status == "refused":
+        assert len(message.split(": ", 1)[1]) > 10, message
+
+
+# ---------------------------------------------------------------- random arrays
+SPECIAL = [np.nan, np.inf, -np.inf, 0.0, -0.0, 1e38, -1e38, 1e-45, 3e38]
+dtypes = st.sampled_from(["float32", "float64", "int64", "int8", "uint8", "bool", "float16",
+                          "complex64", "object", "U1"])
+
+
+@st.composite
+def arrays(draw, rows, cols):
+    dtype = draw(dtypes)
+    shape = draw(st.sampled_from([(rows, cols), (rows,), (rows, cols, 1), (rows, 1), (0, cols),
+                                  (rows, 0), (), (rows, cols + 1)]))
+    data = np.random.default_rng(draw(st.integers(0, 2**32 - 1))).normal(size=shape) * 3
+    if shape and draw(st.booleans()) and data.size:
+        data.flat[draw(st.integers(0, data.size - 1))] = draw(st.sampled_from(SPECIAL))
+    if dtype == "object":
+        return data.astype(object)
+    if dtype == "U1":
+        return data.astype(int).astype(str) if data.size else data.astype(str)
+    with np.errstate(invalid="ignore", over="ignore"):
+        array = data.astype(dtype)
+    if draw(st.booleans()) and array.ndim == 2:
+        array = np.asfortranarray(array)
+    if draw(st.booleans()):
+        array = array.tolist()
+    return array
+
+
+@st.composite
+def array_cases(draw):
+    rows, cols = draw(st.integers(1, 9)), draw(st.integers(1, 4))
+    n_layers = draw(st.integers(1, 3))
+    acts = st.sampled_from([None, "relu", "sigmoid", "softmax", "tanh", "linear", "elu"])
+    layers = [(draw(st.integers(1, 5)), draw(acts), {"input_shape": (cols,)} if i == 0 and
+               draw(st.booleans()) else {}) for i in range(n_layers)]
+    loss = draw(st.sampled_from(["mse", "mae", "binary_crossentropy", "categorical_crossentropy",
+                                 "sparse_categorical_crossentropy", "huber", "poisson", "hinge",
+                                 "kld", "msle", "log_cosh"]))
+    fit = draw(st.fixed_dictionaries({}, optional={
+        "batch_size": st.integers(-1, 12), "epochs": st.integers(-1, 2),
+        "validation_split": st.sampled_from([0.0, 0.25, 0.5, 0.99, 1.0, -0.5]),
+        "shuffle": st.booleans(), "sample_weight": st.just(np.ones(rows))}))
+    return {"layers": layers, "loss": loss, "optimizer": draw(st.sampled_from(["sgd", "adam",
+                                                                             "rmsprop"])),
+            "metrics": draw(st.sampled_from([[], ["accuracy"], ["mae"]])),
+            "x": draw(arrays(rows, cols)), "y": draw(arrays(rows, layers[-1][0])), "fit": fit}
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=list(HealthCheck))
+@given(case=array_cases())
+def test_random_arrays_train_or_raise_value_or_type_error(worker, case):
+    check(worker.run("arrays", case))
+
+
+# ---------------------------------------------------------------- random specs
+BASE = {"format": "pymodel.spec/1", "name": "p", "seed": 1,
+        "model": {"layers": [{"type": "Dense", "units": 4, "activation": "relu", "input_dim": 3},
+                             {"type": "Dropout", "rate": 0.1},
+                             {"type": "Dense", "units": 2, "activation": "softmax"}]},
+        "compile": {"optimizer": {"type": "Adam", "learning_rate": 0.01},
+                    "loss": "sparse_categorical_crossentropy", "metrics": ["accuracy"]},
+        "data": {"train": {"x": [[0, 0, 1], [0, 1, 1], [1, 0, 1], [1, 1, 1]], "y": [0, 1, 1, 0]},
+                 "predict": {"x": [[0, 0, 1]]}},
+        "fit": {"epochs": 2, "batch_size": 2, "verbose": 0},
+        "outputs": {"plot": False, "history": "h.json", "model": "m.pmz"}}
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-3, 10**12) | st.sampled_from(
+        [0.5, -1.0, 1e300, 2**63, "relu", "softmax", "Dense", "mse", "sgd", "x", "",
+         "os:system", "../../etc/passwd", "/dev/zero", "float16", "float64"]),
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(
+        st.sampled_from(["type", "units", "rate", "activation", "x", "y", "path", "class_name",
+                         "config", "input_dim", "learning_rate"]), children, max_size=3),
+    max_leaves=6)
+
+
+def _paths(node, prefix=()):
+    yield prefix
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield from _paths(value, prefix + (key,))
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            yield from _paths(value, prefix + (i,))
+
+
+PATHS = [p for p in _paths(BASE) if p]
+
+
+@st.composite
+def specs(draw):
+    spec = json.loads(json.dumps(BASE))
+    for _ in range(draw(st.integers(1, 3))):
+        path = draw(st.sampled_from(PATHS))
+        node = spec
+        try:
+            for key in path[:-1]:
+                node = node[key]
+            if draw(st.integers(0, 5)) == 0 and isinstance(node, dict):
+                node.pop(path[-1], None)
+            else:
+                node[path[-1]] = draw(json_values)
+        except (KeyError, IndexError, TypeError):
+            pass
+    return json.dumps(spec)
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=list(HealthCheck))
+@given(spec=specs())
+def test_random_specs_run_or_raise_value_or_type_error(worker, spec):
+    check(worker.run("spec", spec))
+
+
+def test_the_worker_reports_a_crash_as_a_failure():
+    w = Worker()
+    w.proc.kill()
+    w.proc.wait()
+    with pytest.raises(pytest.fail.Exception, match="worker process died"):
+        w.run("spec", "{}")
+    w.close()
