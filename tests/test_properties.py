@@ -113,9 +113,9 @@ def arrays(draw, rows, cols):
         data.flat[draw(st.integers(0, data.size - 1))] = draw(st.sampled_from(SPECIAL))
     if dtype == "object":
         return data.astype(object)
-    if dtype == "U1":
-        return data.astype(int).astype(str) if data.size else data.astype(str)
     with np.errstate(invalid="ignore", over="ignore"):
+        if dtype == "U1":
+            return data.astype(int).astype(str) if data.size else data.astype(str)
         array = data.astype(dtype)
     if draw(st.booleans()) and array.ndim == 2:
         array = np.asfortranarray(array)
