@@ -152,12 +152,12 @@ CHILD_FIT = textwrap.dedent("""
 def test_sigint_delivered_to_a_process_mid_fit_leaves_weights_from_one_completed_step(tmp_path):
     out = tmp_path / "state.npz"
     tests = os.path.dirname(__file__)
-    child = subprocess.Popen([sys.executable, "-c", CHILD_FIT, tests, str(out)], cwd=tmp_path,
-                             env=pymodel_env(), stdout=subprocess.PIPE, text=True)
-    assert child.stdout.readline().strip() == "ready"
-    time.sleep(0.4)
-    child.send_signal(signal.SIGINT)
-    assert child.wait(timeout=60) == 0
+    with subprocess.Popen([sys.executable, "-c", CHILD_FIT, tests, str(out)], cwd=tmp_path,
+                          env=pymodel_env(), stdout=subprocess.PIPE, text=True) as child:
+        assert child.stdout.readline().strip() == "ready"
+        time.sleep(0.4)
+        child.send_signal(signal.SIGINT)
+        assert child.wait(timeout=60) == 0
     state = np.load(out)
     steps = int(state["steps"])
     assert steps > 0 and int(state["epochs"]) in (steps, steps - 1)
@@ -168,14 +168,13 @@ def test_sigint_delivered_to_a_process_mid_fit_leaves_weights_from_one_completed
 # ---------------------------------------------------------------- SIGKILL during save
 CHILD_SAVE = textwrap.dedent("""
     import sys, numpy as np
-    sys.path.insert(0, sys.argv[1])
     import pymodel as keras
     m = keras.Sequential([keras.layers.Dense(512, input_shape=(1024,)), keras.layers.Dense(4)])
     m.compile("adam", "mse")
     i = 0
     while True:
         m.set_weights([np.full(w.shape, i, w.dtype) for w in m.get_weights()])
-        m.save(sys.argv[2])
+        m.save(sys.argv[1])
         i += 1
         if i == 1:
             print("saved", flush=True)
@@ -185,12 +184,11 @@ CHILD_SAVE = textwrap.dedent("""
 def test_sigkill_during_save_leaves_the_previous_file_loadable(tmp_path):
     path = tmp_path / "model.pmz"
     for delay in (0.05, 0.13, 0.29):
-        child = subprocess.Popen([sys.executable, "-c", CHILD_SAVE, "", str(path)], cwd=tmp_path,
-                                 env=pymodel_env(), stdout=subprocess.PIPE, text=True)
-        assert child.stdout.readline().strip() == "saved"
-        time.sleep(delay)
-        child.kill()
-        child.wait(timeout=30)
+        with subprocess.Popen([sys.executable, "-c", CHILD_SAVE, str(path)], cwd=tmp_path,
+                              env=pymodel_env(), stdout=subprocess.PIPE, text=True) as child:
+            assert child.stdout.readline().strip() == "saved"
+            time.sleep(delay)
+            child.kill()
         loaded = keras.models.load_model(path)
         weights = loaded.get_weights()
         assert len(weights) == 4

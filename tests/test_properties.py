@@ -74,12 +74,17 @@ class Worker:
         if not line:
             code = self.proc.wait(timeout=30)
             err = self.proc.stderr.read().decode(errors="replace")[-2000:]
+            self.close()
             self.__init__()  # the next example gets a fresh process
             pytest.fail(f"the worker process died (exit {code}) on {kind} case {case!r:.2000}\n{err}")
         return pickle.loads(bytes.fromhex(line.decode()))
 
     def close(self):
-        self.proc.stdin.close()
+        for pipe in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
+            try:
+                pipe.close()
+            except BrokenPipeError:
+                pass
         self.proc.wait(timeout=30)
 
 
@@ -215,4 +220,5 @@ def test_the_worker_reports_a_crash_as_a_failure():
     w.proc.wait()
     with pytest.raises(pytest.fail.Exception, match="worker process died"):
         w.run("spec", "{}")
+    assert w.run("spec", "{}")[0] == "refused"  # and the next example runs in a new process
     w.close()
