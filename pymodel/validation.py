@@ -99,7 +99,13 @@ def check_samples(arrays: dict) -> None:
 
 
 def check_targets(y: np.ndarray, out_shape: tuple, loss) -> None:
-    """``y`` fits the model output ``(None, ...)`` for ``loss`` (labels in range, widths equal)."""
+    """``y`` fits the model output ``(None, ...)`` for ``loss`` (labels in range, widths equal).
+
+    Only built-in losses are checked: a user's loss function gets ``y`` as given
+    and may broadcast it however it likes, as in Keras.
+    """
+    if not getattr(loss, "kind", ""):
+        return
     classes = out_shape[-1]
     if getattr(loss, "sparse_targets", False):
         expected = out_shape[:-1]

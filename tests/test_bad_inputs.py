@@ -248,3 +248,56 @@ def test_bad_spec_fails_on_the_command_line_with_a_message_and_no_traceback(name
     assert "Traceback" not in result.stderr
     for word in words:
         assert word.lower() in result.stderr.lower(), (word, result.stderr)
+
+
+# ---------------------------------------------------------------- a spec runs no code, paths, overwriting
+def _write_spec(folder, spec):
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "spec.json").write_text(json.dumps(spec))
+    return folder / "spec.json"
+
+
+@pytest.mark.parametrize("where", [["compile", "loss"], ["compile", "metrics"]])
+def test_a_spec_imports_nothing_without_allow_import(tmp_path, where):
+    from pymodel import cli
+    module = f"evil_{where[-1]}"  # a fresh name: the import is cached per process
+    (tmp_path / f"{module}.py").write_text(
+        "import pathlib\npathlib.Path(__file__).with_name('ran').write_text('')\n"
+        "def f(y_true, y_pred):\n    return (y_pred ** 2).mean(axis=-1)\n")
+    spec = _spec(_set(where, f"{module}:f" if where[-1] == "loss" else [f"{module}:f"]))
+    if where[-1] == "loss":  # a user loss gets one column per output
+        spec["data"]["train"]["y"] = np.eye(3)[SPEC["data"]["train"]["y"]].tolist()
+    path = _write_spec(tmp_path, spec)
+    assert cli.main(["run", str(path), "--quiet"]) == 2
+    assert not (tmp_path / "ran").exists()
+    assert cli.main(["run", str(path), "--quiet", "--allow-import"]) == 0
+    assert (tmp_path / "ran").exists()
+
+
+@pytest.mark.parametrize("layer_type", ["deserialize", "Layer", "__class__", "np"])
+def test_a_spec_cannot_name_anything_but_a_layer_class(tmp_path, layer_type, capsys):
+    from pymodel import cli
+    spec = _spec(_set(["model", "layers", 0, "type"], layer_type))
+    assert cli.main(["validate", str(_write_spec(tmp_path, spec))]) == 2
+    assert capsys.readouterr().err.startswith("/model/layers/0")
+
+
+def test_spec_paths_resolve_next_to_the_spec_and_outputs_are_kept_unless_overwrite_is_asked(tmp_path):
+    folder = tmp_path / "project"
+    folder.mkdir()
+    np.save(folder / "x.npy", np.array(SPEC["data"]["train"]["x"], dtype="float64"))
+    spec = _spec(_set(["data", "train", "x"], "x.npy"))
+    spec["outputs"] = {"plot": False, "history": "history.json"}
+    path = _write_spec(folder, spec)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    assert run_pymodel("run", path, "--quiet", cwd=elsewhere, timeout=120).returncode == 0
+    assert (folder / "history.json").exists() and not list(elsewhere.iterdir())
+    (folder / "history.json").write_text("keep me")
+    result = run_pymodel("run", path, "--quiet", cwd=elsewhere, timeout=120)
+    assert result.returncode == 2 and "already exists" in result.stderr
+    assert (folder / "history.json").read_text() == "keep me"
+    spec["outputs"]["overwrite"] = True
+    _write_spec(folder, spec)
+    assert run_pymodel("run", path, "--quiet", cwd=elsewhere, timeout=120).returncode == 0
+    assert json.loads((folder / "history.json").read_text())["loss"]
