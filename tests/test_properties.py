@@ -4,6 +4,9 @@ Never another exception, never a crash: every example runs in one long-lived
 worker process, so a segfault or abort in the C core ends that process and
 fails the test with the example that caused it, instead of killing pytest.
 """
+import functools
+import importlib
+import inspect
 import json
 import pickle
 import subprocess
@@ -42,12 +45,55 @@ WORKER = textwrap.dedent(r'''
                 f.write(spec)
             cli.run_spec(path, quiet=True, progress=False, print_fn=lambda *a: None)
 
+    def build_arg(spec, built):
+        tag = spec[0]
+        if tag == "value":
+            return spec[1]
+        if tag == "array":
+            _, dtype, shape, layout, seed = spec
+            full = tuple(2 * d if layout == "strided" and i == len(shape) - 1 else d
+                         for i, d in enumerate(shape))
+            a = np.random.default_rng(seed).normal(size=full).astype(dtype)
+            if layout == "strided" and a.ndim:
+                a = a[..., ::2]
+            elif layout == "fortran":
+                a = np.asfortranarray(a)
+            elif layout == "reversed" and a.ndim:
+                a = a[::-1]
+            elif layout == "readonly":
+                a.setflags(write=False)
+            return a
+        if tag == "alias":  # a view of an argument made before: overlapping buffers
+            other = built.get(spec[1])
+            return other[: spec[2]] if isinstance(other, np.ndarray) and other.ndim else other
+        if tag == "act":
+            from pymodel._native import activations
+            return activations.descriptor(spec[1], alpha=spec[2], max_value=spec[3])
+        if tag == "loss":
+            from pymodel._native import losses
+            return losses.descriptor(spec[1], from_logits=spec[2])
+        if tag == "rng":
+            from pymodel._native import dropout
+            return dropout.Rng(spec[1])
+        raise AssertionError(tag)
+
+    def run_native(case):
+        import importlib
+        module = importlib.import_module("pymodel._native." + case["module"])
+        built = {}
+        for name, spec in case["args"]:
+            built[name] = build_arg(spec, built)
+        getattr(module, case["func"])(**built)
+
+    RUNNERS = {"arrays": lambda c: run_arrays(c), "spec": lambda c: run_spec(c),
+               "native": lambda c: run_native(c)}
+
     for line in sys.stdin.buffer:
         kind, case = pickle.loads(bytes.fromhex(line.decode()))
         try:
-            (run_arrays if kind == "arrays" else run_spec)(case)
+            RUNNERS[kind](case)
             reply = ("ok", "")
-        except (ValueError, TypeError) as e:
+        except (ValueError, TypeError, MemoryError) as e:
             reply = ("refused", f"{type(e).__name__}: {e}")
         except BaseException as e:
             reply = ("wrong", f"{type(e).__name__}: {e!r}")
@@ -149,7 +195,7 @@ def array_cases(draw):
             "x": draw(arrays(rows, cols)), "y": draw(arrays(rows, layers[-1][0])), "fit": fit}
 
 
-@settings(max_examples=120, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=80, deadline=None, suppress_health_check=list(HealthCheck))
 @given(case=array_cases())
 def test_random_arrays_train_or_raise_value_or_type_error(worker, case):
     check(worker.run("arrays", case))
@@ -208,7 +254,7 @@ def specs(draw):
     return json.dumps(spec)
 
 
-@settings(max_examples=80, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
 @given(spec=specs())
 def test_random_specs_run_or_raise_value_or_type_error(worker, spec):
     check(worker.run("spec", spec))
@@ -222,3 +268,93 @@ def test_the_worker_reports_a_crash_as_a_failure():
         w.run("spec", "{}")
     assert w.run("spec", "{}")[0] == "refused"  # and the next example runs in a new process
     w.close()
+
+
+# ---------------------------------------------------------------- the C boundary
+NATIVE = {  # module: functions (the _native package is the only door to C)
+    "gemm": ["gemm", "workspace_bytes", "workspace"],
+    "dense": ["forward", "backward", "workspace"],
+    "activations": ["forward", "backward"],
+    "dropout": ["forward", "backward"],
+    "losses": ["forward", "backward"],
+    "optimizers": ["sgd_step", "adagrad_step", "rmsprop_step", "adam_step", "adamax_step",
+                   "nadam_step", "sumsq", "scale", "clip", "weight_decay", "l1l2"],
+    "pool": ["max_pool2d_forward", "max_pool2d_backward", "average_pool2d_forward",
+             "average_pool2d_backward", "max_pool1d_forward", "max_pool1d_backward",
+             "global_max_pool_forward", "global_average_pool_backward"],
+    "conv": ["conv2d_forward", "conv2d_backward", "conv1d_forward", "conv1d_backward"],
+}
+ACT_KINDS = ["linear", "relu", "sigmoid", "softmax", "log_softmax", "tanh", "elu", "gelu", "bogus"]
+LOSS_KINDS = ["mse", "bce", "cce", "scce", "huber", "kld", "hinge", "bogus"]
+SCALARS = [0.0, 0.5, 1.0, -1.0, 2.0, float("nan"), float("inf"), 1e308, 0, 1, 3, -1, 2**62, True,
+           None, "same", "valid", "causal", "float32", "float64", (2, 2), (0, 1)]
+dims = st.sampled_from([1, 1, 2, 3, 0, 5])
+
+
+@functools.lru_cache(maxsize=None)
+def _signature(module: str, func: str) -> tuple:
+    fn = getattr(importlib.import_module(f"pymodel._native.{module}"), func)
+    return tuple(p.name for p in inspect.signature(fn).parameters.values())
+
+
+def _array(draw, dtype, shape):
+    return ("array", dtype, shape, "c", draw(st.integers(0, 1000)))
+
+
+wild_arguments = st.one_of(
+    st.tuples(st.just("array"),
+              st.sampled_from(["float32", "float64", "float16", "int32", "uint8"]),
+              st.lists(dims, min_size=0, max_size=4).map(tuple),
+              st.sampled_from(["c", "fortran", "reversed", "strided", "readonly"]),
+              st.integers(0, 1000)),
+    st.tuples(st.just("value"), st.sampled_from(SCALARS)))
+
+
+@st.composite
+def native_calls(draw):
+    """A call whose arrays mostly agree (one dtype, one shape), with a few arguments made wild."""
+    module = draw(st.sampled_from(sorted(NATIVE)))
+    func = draw(st.sampled_from(NATIVE[module]))
+    dtype = draw(st.sampled_from(["float32", "float64"]))
+    shape = draw(st.lists(dims, min_size=1, max_size=4).map(tuple))
+    names = _signature(module, func)
+    wild = set(draw(st.lists(st.sampled_from(names), max_size=2)))
+    args = []
+    for name in names:
+        if name == "desc":
+            spec = (("loss", draw(st.sampled_from(LOSS_KINDS)), draw(st.booleans()))
+                    if module == "losses" else
+                    ("act", draw(st.sampled_from(ACT_KINDS)), draw(st.sampled_from([0.0, 0.2])),
+                     draw(st.sampled_from([None, 6.0]))))
+        elif name == "rng":
+            spec = ("rng", draw(st.integers(0, 2**64 - 1)))
+        elif name in wild:
+            if draw(st.booleans()) and args:  # overlap an earlier array, or leave out
+                spec = ("alias", draw(st.sampled_from([a[0] for a in args])), draw(st.integers(0, 3)))
+            else:
+                spec = draw(wild_arguments)
+        elif name in SCALAR_NAMES:
+            spec = ("value", SCALAR_NAMES[name])
+        elif name in ("work", "out", "z", "y", "dz", "dx", "dw", "db", "c", "mask", "vhat",
+                      "weight", "bias", "b") and draw(st.booleans()):
+            spec = ("value", None)
+        else:
+            spec = _array(draw, dtype, shape)
+        args.append((name, spec))
+    return {"module": module, "func": func, "args": args}
+
+
+SCALAR_NAMES = {"lr": 0.01, "momentum": 0.9, "epsilon": 1e-7, "rho": 0.9, "beta_1": 0.9,
+                "beta_2": 0.999, "t": 3, "rate": 0.5, "alpha": 1.0, "beta": 0.0, "lo": -1.0,
+                "hi": 1.0, "l1": 0.01, "l2": 0.01, "wd": 0.1, "u_t": 0.9, "u_t1": 0.9,
+                "u_prod": 0.9, "u_prod_t1": 0.8, "beta2_pow": 0.99, "m": 2, "n": 3, "k": 4,
+                "dtype": "float32", "pool_size": 2, "strides": 1, "padding": "valid",
+                "dilation": 1, "trans_a": False, "trans_b": False, "need_dx": True,
+                "need_db": True, "nesterov": False, "amsgrad": False, "centered": False,
+                "legacy": False}
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck))
+@given(case=native_calls())
+def test_random_arguments_to_the_c_bindings_never_crash(worker, case):
+    check(worker.run("native", case))
