@@ -55,9 +55,11 @@ def as_array(name: str, value, dtype, finite: bool = True) -> np.ndarray:
                         f"or bool). Received: {name}.dtype={array.dtype}")
     if kind != "f" or array.dtype.itemsize < np.dtype(dtype).itemsize:
         array = _cast_exactly(name, array, dtype)
-    array = np.ascontiguousarray(array, dtype=dtype)
+    source = array.dtype
+    with np.errstate(over="ignore"):
+        array = np.ascontiguousarray(array, dtype=dtype)
     if finite:
-        check_finite(name, array)
+        check_finite(name, array, source)
     return array if array.flags.writeable else array.copy()
 
 
@@ -68,7 +70,7 @@ def _cast_exactly(name: str, array: np.ndarray, dtype) -> np.ndarray:
     return cast
 
 
-def check_finite(name: str, array: np.ndarray) -> None:
+def check_finite(name: str, array: np.ndarray, source=None) -> None:
     """Raise if ``array`` holds NaN or infinity, naming the first bad index (no copy when clean)."""
     if array.size == 0 or array.dtype.kind != "f":
         return
@@ -78,8 +80,11 @@ def check_finite(name: str, array: np.ndarray) -> None:
         return
     index = tuple(int(i) for i in np.argwhere(~np.isfinite(array))[0])
     where = ", ".join(map(str, index))
+    hint = ""
+    if source is not None and np.dtype(source).itemsize > array.dtype.itemsize:
+        hint = f" or within the range of {array.dtype.name} (it was given as {np.dtype(source).name})"
     raise ValueError(f"`{name}` contains {array[index]} at index [{where}]: inputs must be finite "
-                     f"(no NaN or infinity). Received: {name}[{where}]={array[index]}")
+                     f"(no NaN or infinity){hint}. Received: {name}[{where}]={array[index]}")
 
 
 def check_not_empty(name: str, array: np.ndarray) -> None:
@@ -170,6 +175,17 @@ def _integer(name: str, value) -> int:
             return int(value)
         raise TypeError(f"`{name}` must be an integer. Received: {name}={value!r}")
     return int(value)
+
+
+def validation_freq(value):
+    """A positive int, or a collection of positive epoch numbers (Keras's two forms)."""
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        return positive_int("validation_freq", value)
+    if isinstance(value, (list, tuple, set, range)) and all(
+            isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in value):
+        return value
+    raise ValueError("`validation_freq` must be a positive integer or a list of epoch numbers. "
+                     f"Received: validation_freq={value!r}")
 
 
 def validation_split(value) -> float:

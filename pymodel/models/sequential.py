@@ -424,6 +424,15 @@ class Sequential:
         epochs = validation.non_negative_int("epochs", epochs)
         initial_epoch = validation.non_negative_int("initial_epoch", initial_epoch)
         validation_split = validation.validation_split(validation_split)
+        validation_freq = validation.validation_freq(validation_freq)
+        if validation_batch_size is not None:
+            validation_batch_size = validation.positive_int("validation_batch_size",
+                                                            validation_batch_size)
+        if steps_per_epoch is not None:
+            steps_per_epoch = validation.positive_int("steps_per_epoch", steps_per_epoch)
+        if class_weight is not None and not isinstance(class_weight, dict):
+            raise TypeError("`class_weight` must be a dict mapping class indices to weights. "
+                            f"Received: class_weight={class_weight!r:.80}")
         x, y, w = self._targets(x, y, sample_weight, class_weight)
         held_out = None
         if validation_data is not None:
@@ -465,8 +474,8 @@ class Sequential:
         self._check_compiled()
         batch_size = validation.positive_int("batch_size", batch_size, default=32)
         x, y, w = self._targets(x, y, sample_weight, None)
-        if steps:
-            batch_size = math.ceil(x.shape[0] / steps)
+        if steps is not None:
+            batch_size = math.ceil(x.shape[0] / validation.positive_int("steps", steps))
         batch_size = min(batch_size, x.shape[0])
         verbose = training.resolve_verbose(verbose)
         cbs = training._callback_list(self, callbacks, verbose, 1, math.ceil(x.shape[0] / batch_size))
@@ -481,8 +490,8 @@ class Sequential:
         """Outputs for ``x`` in inference mode (Dropout off), in the model dtype."""
         batch_size = validation.positive_int("batch_size", batch_size, default=32)
         x = self._inputs(x)
-        if steps:
-            batch_size = math.ceil(x.shape[0] / steps)
+        if steps is not None:
+            batch_size = math.ceil(x.shape[0] / validation.positive_int("steps", steps))
         verbose = training.resolve_verbose(verbose)
         n_steps = math.ceil(x.shape[0] / batch_size)
         cbs = training._callback_list(self, callbacks, verbose, 1, n_steps)
