@@ -176,7 +176,11 @@ def load_model(path, custom_objects: dict | None = None, compile: bool = True, *
         try:
             model.compile_from_config(config["compile_config"])
             if _OPTIMIZER in members:
-                model.optimizer.set_state(_read_npz(members[_OPTIMIZER], path, _OPTIMIZER))
+                state = _read_npz(members[_OPTIMIZER], path, _OPTIMIZER)
+                model.optimizer.set_state(state)
+                if any("/" in key for key in state):  # slots saved: build now, as the first
+                    # fit would, so a state that does not fit the model fails here
+                    model.optimizer.build([w.view(np.ndarray) for w in model.trainable_weights])
         except (KeyError, ValueError, TypeError) as e:
             raise ModelFileError(path, f"the saved compile config or optimizer state is invalid "
                                        f"({e!r})") from None

@@ -221,3 +221,107 @@ def test_two_models_trained_in_two_threads_match_training_them_one_after_the_oth
         assert loss == alone[key][0]
         assert_weights_equal(weights, alone[key][1])
         np.testing.assert_array_equal(pred, alone[key][2])
+
+
+# ---------------------------------------------------------------- tampered files
+def _saved(tmp_path):
+    m = keras.Sequential([layers.Dense(3, input_shape=(2,)), layers.Dropout(0.5), layers.Dense(1)])
+    m.compile("adam", "mse")
+    m.fit(np.ones((4, 2)), np.ones((4, 1)), verbose=0)
+    path = tmp_path / "model.pmz"
+    m.save(path)
+    return path
+
+
+def _rewrite(path, change):
+    """Rewrite the zip at ``path`` with ``change(members)`` applied to its {name: bytes}."""
+    import zipfile
+    with zipfile.ZipFile(path) as z:
+        members = {n: z.read(n) for n in z.namelist()}
+    change(members)
+    with zipfile.ZipFile(path, "w") as z:
+        for name, data in members.items():
+            z.writestr(name, data)
+
+
+def _config(change):
+    def edit(members):
+        import json
+        config = json.loads(members["config.json"])
+        change(config)
+        members["config.json"] = json.dumps(config).encode()
+    return edit
+
+
+def _npz(name, arrays, allow_pickle=False):
+    def edit(members):
+        import io
+        buf = io.BytesIO()
+        np.savez(buf, allow_pickle=allow_pickle, **arrays) if allow_pickle else np.savez(buf, **arrays)
+        members[name] = buf.getvalue()
+    return edit
+
+
+TAMPERED = {
+    "truncated": (lambda p: p.write_bytes(p.read_bytes()[: len(p.read_bytes()) // 2]),
+                  "corrupt or truncated"),
+    "empty": (lambda p: p.write_bytes(b""), "not a pymodel model file"),
+    "random bytes": (lambda p: p.write_bytes(np.random.default_rng(0).bytes(4096)),
+                     "not a pymodel model file"),
+    "a future format": (lambda p: _rewrite(p, _config(lambda c: c.update(format="pymodel.model/9"))),
+                        "unsupported model file format"),
+    "config not JSON": (lambda p: _rewrite(p, lambda m: m.update({"config.json": b"{nope"})),
+                        "not valid JSON"),
+    "no weights": (lambda p: _rewrite(p, lambda m: m.pop("weights.npz")), "has no"),
+    "pickled weights": (lambda p: _rewrite(p, _npz("weights.npz", {"000000": np.array([{"a": 1}])},
+                                                   allow_pickle=True)), "weights.npz"),
+    "a weight of the wrong shape": (
+        lambda p: _rewrite(p, _npz("weights.npz", {f"{i:06d}": np.ones(2) for i in range(4)})),
+        "has shape (2,)"),
+    "a missing weight": (lambda p: _rewrite(p, _npz("weights.npz", {"000000": np.ones((2, 3))})),
+                         "holds 1 weight arrays"),
+    "complex weights": (
+        lambda p: _rewrite(p, _npz("weights.npz", {"000000": np.ones((2, 3), complex),
+                                                   "000001": np.ones(3), "000002": np.ones((3, 1)),
+                                                   "000003": np.ones(1)})), "complex"),
+    "optimizer state of the wrong shape": (
+        lambda p: _rewrite(p, _npz("optimizer.npz", {"iterations": np.array(1),
+                                                     **{f"m/{i}": np.ones(7) for i in range(4)},
+                                                     **{f"v/{i}": np.ones(7) for i in range(4)}})),
+        "optimizer state"),
+    "optimizer state without iterations": (
+        lambda p: _rewrite(p, _npz("optimizer.npz", {"m/0": np.ones(1)})), "optimizer state"),
+    "a bad random state": (lambda p: _rewrite(p, _config(lambda c: c.update(rng_state={"x": 1}))),
+                           "random states"),
+    "a layer config that needs more memory than the machine has": (
+        lambda p: _rewrite(p, _config(lambda c: c["model_config"]["config"]["layers"][1]["config"]
+                                      .update(units=10**12))), "cannot be rebuilt"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(TAMPERED))
+def test_loading_a_tampered_model_file_raises_model_file_error(tmp_path, name):
+    from pymodel.saving import ModelFileError
+    path = _saved(tmp_path)
+    tamper, words = TAMPERED[name]
+    tamper(path)
+    with pytest.raises(ModelFileError) as info:
+        keras.models.load_model(path)
+    assert str(path) in str(info.value) and words in str(info.value), str(info.value)
+
+
+def test_data_files_are_never_unpickled_nor_trusted_for_their_size(tmp_path):
+    from numpy.lib import format as npy_format
+    from pymodel import data
+    from pymodel.spec import SpecError
+    np.save(tmp_path / "objects.npy", np.array([[1, None]], dtype=object), allow_pickle=True)
+    with open(tmp_path / "huge.npy", "wb") as f:  # the header claims 80 GB; the file holds 64 bytes
+        npy_format.write_array_header_1_0(f, {"descr": "<f8", "fortran_order": False,
+                                              "shape": (10**10,)})
+        f.write(bytes(64))
+    np.savez(tmp_path / "mixed.npz", x=np.ones(2))
+    for source, words in [("objects.npy", "Python objects"), ("huge.npy", "greater than"),
+                          ({"path": "mixed.npz", "key": "y"}, "no array 'y'")]:
+        with pytest.raises(SpecError, match="/data/train/x") as info:
+            data.load_array(source, tmp_path, ["data", "train", "x"])
+        assert words in str(info.value)
