@@ -551,7 +551,8 @@ class Sequential:
 def _warn_if_not_finite(history, callbacks) -> None:
     """Warn when a loss in ``history`` is NaN or infinite and no TerminateOnNaN was given."""
     from pymodel.callbacks import TerminateOnNaN
-    if history is None or any(isinstance(c, TerminateOnNaN) for c in callbacks or []):
+    given = getattr(callbacks, "callbacks", callbacks) or []  # a list or a CallbackList
+    if history is None or any(isinstance(c, TerminateOnNaN) for c in given):
         return
     for epoch, value in zip(history.epoch, history.history.get("loss", [])):
         if not math.isfinite(value):
