@@ -215,14 +215,17 @@ def check_memory(nbytes: int, what: str) -> None:
                                  f"than this machine's memory ({_readable(limit)}).")
 
 
-def check_batch_memory(layers: list, input_shape: tuple, capacity: int, dtype) -> None:
-    """The per-batch buffers of ``layers`` for ``capacity`` samples fit in memory."""
+def check_batch_memory(layers: list, input_shape: tuple, capacity: int, dtype,
+                       fixed_bytes: int = 0) -> None:
+    """The per-batch buffers of ``layers`` for ``capacity`` samples, plus ``fixed_bytes``, fit in memory."""
     shape, values = (None,) + tuple(input_shape), math.prod(input_shape)
     for layer in layers:
         shape = layer.compute_output_shape(shape)
         values += 4 * math.prod(shape[1:])  # output, pre-activation and two gradients
-    check_memory(capacity * values * np.dtype(dtype).itemsize,
-                 f"A batch of {capacity:,} samples ({values:,} values each)")
+    what = f"A batch of {capacity:,} samples ({values:,} values each)"
+    if fixed_bytes:
+        what += f" with the weights, gradients and optimizer slots ({fixed_bytes:,} bytes)"
+    check_memory(capacity * values * np.dtype(dtype).itemsize + fixed_bytes, what)
 
 
 def _readable(nbytes: float) -> str:

@@ -320,3 +320,16 @@ def test_spec_paths_resolve_next_to_the_spec_and_outputs_are_kept_unless_overwri
     _write_spec(folder, spec)
     assert run_pymodel("run", path, "--quiet", cwd=elsewhere, timeout=120).returncode == 0
     assert json.loads((folder / "history.json").read_text())["loss"]
+
+
+def test_training_is_refused_when_weights_gradients_and_optimizer_slots_would_not_fit(monkeypatch):
+    from pymodel import validation
+    m = keras.Sequential([layers.Dense(512, input_shape=(512,))])  # 1 MiB of weights
+    m.compile("adam", "mse")
+    monkeypatch.setattr(validation, "memory_limit", lambda: 4 * 2**20)  # a 4 MiB machine
+    with pytest.raises(ResourceLimitError, match="optimizer slots") as info:
+        m.fit(np.ones((2, 512)), np.ones((2, 512)), verbose=0)
+    assert "4.0 MiB" in str(info.value)
+    assert m.optimizer.iterations.numpy() == 0
+    m.compile("sgd", "mse")  # one slot: weights, gradients and momentum fit
+    m.fit(np.ones((2, 512)), np.ones((2, 512)), verbose=0)

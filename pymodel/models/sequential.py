@@ -344,7 +344,10 @@ class Sequential:
         key = (capacity, tuple(x_shape), tuple(y_shape))
         step = self._steps.get(key)
         if step is None:
-            validation.check_batch_memory(self._layers, x_shape, capacity, self._dtype())
+            slots = len(getattr(self.optimizer, "slot_names", ()))
+            params = sum(w.nbytes for w in self.weights)
+            validation.check_batch_memory(self._layers, x_shape, capacity, self._dtype(),
+                                          fixed_bytes=params * (2 + slots))
             step = self._steps[key] = training.Step(self, capacity, x_shape, y_shape)
         return step
 
