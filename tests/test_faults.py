@@ -325,3 +325,18 @@ def test_data_files_are_never_unpickled_nor_trusted_for_their_size(tmp_path):
         with pytest.raises(SpecError, match="/data/train/x") as info:
             data.load_array(source, tmp_path, ["data", "train", "x"])
         assert words in str(info.value)
+
+
+def test_sigint_during_train_on_batch_is_delivered_after_the_update():
+    def loss_that_presses_ctrl_c(y_true, y_pred):
+        if m.optimizer.iterations.numpy() == 1:
+            os.kill(os.getpid(), signal.SIGINT)
+        return keras.backend.mean(keras.backend.square(y_true - y_pred), axis=-1)
+
+    m = make_model(loss=loss_that_presses_ctrl_c)
+    m.train_on_batch(X, Y)
+    with pytest.raises(KeyboardInterrupt):
+        m.train_on_batch(X, Y)
+    assert int(m.optimizer.iterations.numpy()) == 2
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    m.train_on_batch(X, Y)  # nothing stale is left pending

@@ -462,11 +462,12 @@ class Sequential:
         capacity = min(batch_size, x.shape[0])
         if shuffle == "batch":
             shuffle = True
-        history = training.fit_loop(
-            self, x, y, w, batch_size=capacity, epochs=epochs,
-            verbose=training.resolve_verbose(verbose), callbacks=callbacks,
-            validation=held_out, shuffle=bool(shuffle), initial_epoch=initial_epoch,
-            validation_batch_size=validation_batch_size, validation_freq=validation_freq)
+        with interrupts.guarded():  # Ctrl-C waits for the current step to finish
+            history = training.fit_loop(
+                self, x, y, w, batch_size=capacity, epochs=epochs,
+                verbose=training.resolve_verbose(verbose), callbacks=callbacks,
+                validation=held_out, shuffle=bool(shuffle), initial_epoch=initial_epoch,
+                validation_batch_size=validation_batch_size, validation_freq=validation_freq)
         _warn_if_not_finite(history, callbacks)
         return history
 
