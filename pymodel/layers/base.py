@@ -97,8 +97,9 @@ class Layer:
         init = initializers.get(initializer)
         dtype = dtype or self.dtype
         from pymodel.validation import check_memory
-        check_memory(2 * math.prod(shape) * np.dtype(dtype).itemsize,  # the weight and its gradient
-                     f'Weight "{self.name}/{name}" of shape {tuple(shape)}')
+        dims = _shape_tuple(shape)
+        check_memory(2 * math.prod(d or 0 for d in dims) * np.dtype(dtype).itemsize,  # + gradient
+                     f'Weight "{self.name}/{name}" of shape {dims}')
         if isinstance(init, initializers.Initializer):
             if self._rng is None:
                 from pymodel.utils import make_generator
