@@ -53,21 +53,12 @@ def as_array(name: str, value, dtype, finite: bool = True) -> np.ndarray:
                 "M": "dates", "m": "time deltas", "V": "records"}.get(kind, "non-numbers")
         raise TypeError(f"`{name}` holds {what}: pymodel trains on real numbers only (float, int "
                         f"or bool). Received: {name}.dtype={array.dtype}")
-    if kind != "f" or array.dtype.itemsize < np.dtype(dtype).itemsize:
-        array = _cast_exactly(name, array, dtype)
     source = array.dtype
     with np.errstate(over="ignore"):
         array = np.ascontiguousarray(array, dtype=dtype)
     if finite:
         check_finite(name, array, source)
     return array if array.flags.writeable else array.copy()
-
-
-def _cast_exactly(name: str, array: np.ndarray, dtype) -> np.ndarray:
-    cast = array.astype(dtype)
-    if array.dtype.kind in "iu" and array.size and not np.isfinite(cast).all():
-        raise ValueError(f"`{name}` has integers too large for {np.dtype(dtype).name}.")
-    return cast
 
 
 def check_finite(name: str, array: np.ndarray, source=None) -> None:
