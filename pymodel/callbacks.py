@@ -254,6 +254,10 @@ class History(Callback):
 
     def on_train_begin(self, logs=None):
         self.epoch = []
+        # NOTE: set at once (tf-keras waits for the first epoch's end) so that the
+        # history is reachable even when fit is interrupted during its first epoch.
+        if self.model is not None:
+            self.model.history = self
 
     def on_epoch_end(self, epoch, logs=None):
         self.epoch.append(epoch)

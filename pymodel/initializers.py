@@ -11,6 +11,7 @@ import math
 import numpy as np
 
 from pymodel import backend
+from pymodel.validation import did_you_mean
 
 
 def _fans(shape) -> tuple[float, float]:
@@ -211,7 +212,7 @@ def deserialize(config: dict, custom_objects: dict | None = None) -> Initializer
     if cls is None:
         raise ValueError(f"Unknown initializer: '{name}'. Please ensure you are using a "
                          f"`keras.utils.custom_object_scope` and that this object is included "
-                         f"in the scope.")
+                         f"in the scope." + did_you_mean(name, list(_ALIASES) + list(_CLASSES)))
     return cls.from_config(config.get("config", {}))
 
 
@@ -226,7 +227,8 @@ def get(identifier) -> Initializer | None:
         if cls is None:
             raise ValueError(f"Unknown initializer: '{identifier}'. Please ensure you are using "
                              f"a `keras.utils.custom_object_scope` and that this object is "
-                             f"included in the scope.")
+                             f"included in the scope." + did_you_mean(
+                                 identifier, list(_ALIASES) + list(_CLASSES)))
         return cls()
     if isinstance(identifier, type) and issubclass(identifier, Initializer):
         return identifier()

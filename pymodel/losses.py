@@ -27,6 +27,7 @@ from __future__ import annotations
 import numpy as np
 
 from pymodel import backend
+from pymodel.validation import did_you_mean
 
 
 def _kernels():
@@ -373,7 +374,7 @@ def deserialize(name, custom_objects: dict | None = None):
         return _CLASSES[name]()
     raise ValueError(f"Unknown loss function: '{name}'. Please ensure you are using a "
                      "`keras.utils.custom_object_scope` and that this object is included in "
-                     "the scope.")
+                     "the scope." + did_you_mean(name, list(_FUNCTIONS) + list(_CLASSES)))
 
 
 def get(identifier):

@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from pymodel import backend, losses
+from pymodel.validation import did_you_mean
 
 
 def _pair(y_true, y_pred):
@@ -171,7 +172,8 @@ def get(identifier):
             return accuracy
         raise ValueError(f"Unknown metric function: '{identifier}'. Please ensure you are "
                          "using a `keras.utils.custom_object_scope` and that this object is "
-                         "included in the scope.")
+                         "included in the scope." + did_you_mean(
+                             identifier, ["accuracy"] + list(_FUNCTIONS) + list(_CLASSES)))
     if callable(identifier):
         return identifier
     raise ValueError(f"Could not interpret metric identifier: {identifier}")

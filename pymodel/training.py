@@ -18,7 +18,7 @@ import math
 
 import numpy as np
 
-from pymodel import metrics as metrics_mod
+from pymodel import interrupts, metrics as metrics_mod
 
 _SHORTCUTS = {"bce": "sigmoid", "cce": "softmax", "scce": "softmax"}
 
@@ -267,7 +267,7 @@ def fit_loop(model, x, y, w, *, batch_size, epochs, verbose, callbacks, validati
         for b, start, stop in batches(n, batch_size):
             cbs.on_train_batch_begin(b)
             xb, yb, wb = gather(step, order, start, stop, x, y, w)
-            value, out = step.train(xb, yb, wb)
+            value, out = interrupts.deferred(step.train, xb, yb, wb)
             logs = tracker.update(value, stop - start, yb, out, wb)
             cbs.on_train_batch_end(b, logs)
             if model.stop_training:

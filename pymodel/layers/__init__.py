@@ -13,6 +13,7 @@ from pymodel.layers.pooling import (AveragePooling1D, AveragePooling2D, AvgPool1
                                     GlobalMaxPooling1D, GlobalMaxPooling2D, MaxPool1D, MaxPool2D,
                                     MaxPooling1D, MaxPooling2D)
 from pymodel.layers.reshaping import Flatten, Reshape, ZeroPadding2D
+from pymodel.validation import did_you_mean
 
 __all__ = ["Layer", "Dense", "Activation", "Dropout", "Flatten", "Reshape", "ZeroPadding2D",
            "Conv1D", "Conv2D", "Convolution1D", "Convolution2D",
@@ -40,7 +41,7 @@ def deserialize(config: dict, custom_objects: dict | None = None) -> Layer:
     if cls is None:
         raise ValueError(f"Unknown layer: '{name}'. Please ensure you are using a "
                          "`keras.utils.custom_object_scope` and that this object is included "
-                         "in the scope.")
+                         "in the scope." + did_you_mean(name, _CLASSES))
     return cls.from_config(dict(config.get("config", {})))
 
 

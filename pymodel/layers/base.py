@@ -96,6 +96,10 @@ class Layer:
         """Create a parameter from ``initializer`` (drawing from the model's generator)."""
         init = initializers.get(initializer)
         dtype = dtype or self.dtype
+        from pymodel.validation import check_memory
+        dims = _shape_tuple(shape)
+        check_memory(2 * math.prod(d or 0 for d in dims) * np.dtype(dtype).itemsize,  # + gradient
+                     f'Weight "{self.name}/{name}" of shape {dims}')
         if isinstance(init, initializers.Initializer):
             if self._rng is None:
                 from pymodel.utils import make_generator

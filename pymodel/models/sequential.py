@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import json
 import math
+import warnings
 
 import numpy as np
 
-from pymodel import backend, losses, optimizers, training
+from pymodel import backend, interrupts, losses, optimizers, training, validation
 from pymodel.errors import NotCompiledError
 from pymodel.layers import Layer
 from pymodel.layers import serialize as serialize_layer
@@ -203,10 +204,17 @@ class Sequential:
             raise ValueError(f"You called `set_weights(weights)` on layer \"{self.name}\" with a "
                              f"weight list of length {len(weights)}, but the layer was expecting "
                              f"{expected} weights.")
+        for param, value in zip(self.weights, weights):  # check all before writing any
+            if np.shape(value) != param.shape:
+                layer = param.name.split("/")[0]
+                raise ValueError(f"Layer {layer} weight shape {param.shape} is not compatible "
+                                 f"with provided weight shape {np.shape(value)}.")
+        values = [validation.as_array(f"weights[{i}]", value, param.dtype, finite=False)
+                  for i, (param, value) in enumerate(zip(self.weights, weights))]
         i = 0
         for layer in self._layers:
             k = len(layer.weights)
-            layer.set_weights(weights[i:i + k])
+            layer.set_weights(values[i:i + k])
             i += k
 
     def count_params(self) -> int:
@@ -387,6 +395,7 @@ class Sequential:
         if plan is None:
             if len(self._plans) >= 8:  # calls on many batch sizes: keep memory bounded
                 self._plans.clear()
+            validation.check_batch_memory(self._layers, x_shape, capacity, self._dtype())
             plan = self._plans[key] = training.Plan(self._layers, x_shape, self._dtype(), capacity)
         return plan
 
@@ -394,6 +403,10 @@ class Sequential:
         key = (capacity, tuple(x_shape), tuple(y_shape))
         step = self._steps.get(key)
         if step is None:
+            slots = len(getattr(self.optimizer, "slot_names", ()))
+            params = sum(w.nbytes for w in self.weights)
+            validation.check_batch_memory(self._layers, x_shape, capacity, self._dtype(),
+                                          fixed_bytes=params * (2 + slots))
             step = self._steps[key] = training.Step(self, capacity, x_shape, y_shape)
         return step
 
@@ -403,17 +416,16 @@ class Sequential:
             raise NotCompiledError("You must compile your model before training/testing. Use "
                                    "`model.compile(optimizer, loss)`.")
 
-    def _inputs(self, x) -> np.ndarray:
-        """``x`` as a C-contiguous array of the model dtype; builds a deferred model."""
-        if x is None:
-            raise ValueError("Unexpected value for `x`: None. Expected a NumPy array.")
+    def _inputs(self, x, name: str = "x") -> np.ndarray:
+        """``x`` as a C-contiguous, finite array of the model dtype; builds a deferred model."""
         if isinstance(x, (list, tuple)) and len(x) == 1 and isinstance(x[0], np.ndarray):
             x = x[0]
-        x = np.asarray(x)
-        if x.ndim == 1:
-            x = x.reshape(-1, 1)
         if not self._layers:
             raise ValueError(f'Sequential model "{self.name}" has no layers to run.')
+        x = validation.as_array(name, x, self._dtype())
+        if x.ndim == 1:
+            x = x.reshape(-1, 1)
+        validation.check_not_empty(name, x)
         if not self.built:
             self.build((None,) + x.shape[1:])
         expected = self._input_shape()
@@ -424,30 +436,29 @@ class Sequential:
             raise ValueError(f'Input 0 of layer "{self.name}" is incompatible with the layer: '
                              f"expected shape={tuple(expected)}, found shape="
                              f"{(None,) + tuple(x.shape[1:])}")
-        return np.ascontiguousarray(x, dtype=self._dtype())
+        return x
 
-    def _targets(self, x, y, sample_weight, class_weight):
-        x = self._inputs(x)
+    def _targets(self, x, y, sample_weight, class_weight, names=("x", "y", "sample_weight")):
+        x = self._inputs(x, names[0])
         if y is None:
             raise ValueError("Target data is missing. Your model was compiled with loss="
                              f"{self.loss}, and therefore expects target data to be provided "
                              "in `fit()`.")
-        y = np.asarray(y)
-        if y.shape[0] != x.shape[0]:
-            raise ValueError("Data cardinality is ambiguous:\n"
-                             f"  x sizes: {x.shape[0]}\n  y sizes: {y.shape[0]}\n"
-                             "Make sure all arrays contain the same number of samples.")
-        loss = self._loss_object()
-        out_shape = (None,) + self._output_shape(x.shape[1:])
-        self._y_shape = y.shape
+        y = validation.as_array(names[1], y, self._dtype())
+        if y.ndim == 0:
+            y = y.reshape(1)
         w = None
         if sample_weight is not None:
-            w = np.asarray(sample_weight, dtype=np.float64).reshape(-1)
-            if w.shape[0] != x.shape[0]:
-                raise ValueError("Make sure all arrays contain the same number of samples.")
+            w = validation.as_array(names[2], sample_weight, np.float64).reshape(-1)
+        validation.check_samples({names[0]: x, names[1]: y, names[2]: w})
+        loss = self._loss_object()
+        out_shape = (None,) + self._output_shape(x.shape[1:])
+        validation.check_targets(y, out_shape, loss)
+        self._y_shape = y.shape
         if class_weight is not None:
             labels = np.argmax(y, axis=-1) if y.ndim > 1 and y.shape[-1] > 1 else y.reshape(-1)
             cw = np.array([class_weight.get(int(c), 1.0) for c in labels.astype(np.int64)])
+            validation.check_finite("class_weight", cw.astype(np.float64))
             w = cw if w is None else w * cw
         y = loss.prepare_targets(y, out_shape, self._dtype())
         if w is not None:
@@ -507,11 +518,29 @@ class Sequential:
             [3, 3, 3, 3]
         """
         self._check_compiled()
+        batch_size = validation.positive_int("batch_size", batch_size, default=32)
+        epochs = validation.non_negative_int("epochs", epochs)
+        initial_epoch = validation.non_negative_int("initial_epoch", initial_epoch)
+        validation_split = validation.validation_split(validation_split)
+        validation_freq = validation.validation_freq(validation_freq)
+        if validation_batch_size is not None:
+            validation_batch_size = validation.positive_int("validation_batch_size",
+                                                            validation_batch_size)
+        if steps_per_epoch is not None:
+            steps_per_epoch = validation.positive_int("steps_per_epoch", steps_per_epoch)
+        if class_weight is not None and not isinstance(class_weight, dict):
+            raise TypeError("`class_weight` must be a dict mapping class indices to weights. "
+                            f"Received: class_weight={class_weight!r:.80}")
         x, y, w = self._targets(x, y, sample_weight, class_weight)
-        validation = None
+        held_out = None
         if validation_data is not None:
+            if not isinstance(validation_data, (list, tuple)) or len(validation_data) not in (2, 3):
+                raise ValueError("`validation_data` must be a tuple (x_val, y_val) or "
+                                 "(x_val, y_val, val_sample_weights). Received: "
+                                 f"validation_data={validation_data!r:.80}")
             vx, vy, *vw = validation_data
-            validation = self._targets(vx, vy, vw[0] if vw else None, None)
+            held_out = self._targets(vx, vy, vw[0] if vw else None, None,
+                                     ("x_val", "y_val", "val_sample_weights"))
         elif validation_split:
             n = x.shape[0]
             split_at = int(math.floor(n * (1.0 - validation_split)))
@@ -521,19 +550,21 @@ class Sequential:
                     "into a validation and training set as specified by `validation_split="
                     f"{validation_split}`. Either provide more data, or a different value for the "
                     "`validation_split` argument.")
-            validation = (x[split_at:], y[split_at:], None if w is None else w[split_at:])
+            held_out = (x[split_at:], y[split_at:], None if w is None else w[split_at:])
             x, y, w = x[:split_at], y[:split_at], None if w is None else w[:split_at]
-        batch_size = int(batch_size or 32)
         if steps_per_epoch:
             batch_size = max(batch_size, math.ceil(x.shape[0] / steps_per_epoch))
         capacity = min(batch_size, x.shape[0])
         if shuffle == "batch":
             shuffle = True
-        return training.fit_loop(
-            self, x, y, w, batch_size=capacity, epochs=int(epochs),
-            verbose=training.resolve_verbose(verbose), callbacks=callbacks,
-            validation=validation, shuffle=bool(shuffle), initial_epoch=int(initial_epoch),
-            validation_batch_size=validation_batch_size, validation_freq=validation_freq)
+        with interrupts.guarded():  # Ctrl-C waits for the current step to finish
+            history = training.fit_loop(
+                self, x, y, w, batch_size=capacity, epochs=epochs,
+                verbose=training.resolve_verbose(verbose), callbacks=callbacks,
+                validation=held_out, shuffle=bool(shuffle), initial_epoch=initial_epoch,
+                validation_batch_size=validation_batch_size, validation_freq=validation_freq)
+        _warn_if_not_finite(history, callbacks)
+        return history
 
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
                  steps=None, callbacks=None, max_queue_size=10, workers=1,
@@ -555,10 +586,10 @@ class Sequential:
             >>> loss, accuracy = model.evaluate(x, y, verbose=0)
         """
         self._check_compiled()
+        batch_size = validation.positive_int("batch_size", batch_size, default=32)
         x, y, w = self._targets(x, y, sample_weight, None)
-        batch_size = int(batch_size or 32)
-        if steps:
-            batch_size = math.ceil(x.shape[0] / steps)
+        if steps is not None:
+            batch_size = math.ceil(x.shape[0] / validation.positive_int("steps", steps))
         batch_size = min(batch_size, x.shape[0])
         verbose = training.resolve_verbose(verbose)
         cbs = training._callback_list(self, callbacks, verbose, 1, math.ceil(x.shape[0] / batch_size))
@@ -571,10 +602,10 @@ class Sequential:
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None,
                 max_queue_size=10, workers=1, use_multiprocessing=False) -> np.ndarray:
         """Outputs for ``x`` in inference mode (Dropout off), in the model dtype."""
+        batch_size = validation.positive_int("batch_size", batch_size, default=32)
         x = self._inputs(x)
-        batch_size = int(batch_size or 32)
-        if steps:
-            batch_size = math.ceil(x.shape[0] / steps)
+        if steps is not None:
+            batch_size = math.ceil(x.shape[0] / validation.positive_int("steps", steps))
         verbose = training.resolve_verbose(verbose)
         n_steps = math.ceil(x.shape[0] / batch_size)
         cbs = training._callback_list(self, callbacks, verbose, 1, n_steps)
@@ -596,7 +627,7 @@ class Sequential:
         x, y, w = self._targets(x, y, sample_weight, class_weight)
         step = self._step(x.shape[0], x.shape[1:], y.shape[1:])
         tracker = self._batch_tracker(step, reset_metrics)
-        value, out = step.train(x, y, w)
+        value, out = interrupts.deferred(step.train, x, y, w)
         return self._batch_logs(tracker.update(value, x.shape[0], y, out, w), return_dict)
 
     def test_on_batch(self, x, y=None, sample_weight=None, reset_metrics=True,
@@ -629,6 +660,21 @@ class Sequential:
     def reset_metrics(self) -> None:
         for metric in self._trackers:
             metric.reset_state()
+
+
+def _warn_if_not_finite(history, callbacks) -> None:
+    """Warn when a loss in ``history`` is NaN or infinite and no TerminateOnNaN was given."""
+    from pymodel.callbacks import TerminateOnNaN
+    given = getattr(callbacks, "callbacks", callbacks) or []  # a list or a CallbackList
+    if history is None or any(isinstance(c, TerminateOnNaN) for c in given):
+        return
+    for epoch, value in zip(history.epoch, history.history.get("loss", [])):
+        if not math.isfinite(value):
+            warnings.warn(f"The training loss became {value} at epoch {epoch + 1}: the weights "
+                          "are probably no longer finite. Lower the learning rate, check the "
+                          "data, or pass callbacks=[TerminateOnNaN()] to stop at the first bad "
+                          "batch.", RuntimeWarning, stacklevel=3)
+            return
 
 
 def _json_default(obj):

@@ -27,6 +27,7 @@ from __future__ import annotations
 from pymodel.optimizers import legacy
 from pymodel.optimizers.base import Optimizer
 from pymodel.optimizers.rules import SGD, Adagrad, Adam, Adamax, Nadam, RMSprop
+from pymodel.validation import did_you_mean
 
 try:  # learning-rate schedules live in pymodel/schedules.py
     from pymodel import schedules
@@ -56,7 +57,7 @@ def deserialize(config: dict, custom_objects: dict | None = None, use_legacy_opt
     if cls is None:
         raise ValueError(f"Unknown optimizer: '{name}'. Please ensure you are using a "
                          "`keras.utils.custom_object_scope` and that this object is included "
-                         "in the scope.")
+                         "in the scope." + did_you_mean(name, [c.__name__ for c in table.values()]))
     return cls.from_config(inner)
 
 
