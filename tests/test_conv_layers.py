@@ -415,3 +415,24 @@ def test_model_from_json_rebuilds_keras_convolutional_documents():
     theirs = json.loads(case["expected"]["to_json"])
     ours = json.loads(model.to_json())
     assert ours["config"] == theirs["config"]
+
+
+def test_conv_and_pool_steps_give_the_same_bits_on_one_or_two_threads():
+    from pymodel._native import gemm
+    np.random.seed(8)
+    model = keras.models.Sequential([L.Conv2D(6, 5, activation="relu", input_shape=(28, 28, 1)),
+                                     L.MaxPooling2D(), L.Conv2D(4, 3), L.Flatten(), L.Dense(3)])
+    model.compile("sgd", "mse")
+    x, y = RNG.random((16, 28, 28, 1)).astype(np.float32), RNG.normal(size=(16, 3))
+    start, threads = model.get_weights(), gemm.get_num_threads()
+    results = []
+    try:
+        for n in (1, 2):
+            gemm.set_num_threads(n)
+            model.set_weights(start)
+            model.train_on_batch(x, y)
+            results.append([model.predict(x, verbose=0)] + model.get_weights())
+    finally:
+        gemm.set_num_threads(threads)
+    for a, b in zip(*results):
+        np.testing.assert_array_equal(a, b)
