@@ -6,9 +6,11 @@ central finite differences of ``test_on_batch``. Each layer under test sits
 after a layer with weights, so its backward pass (dx) is exercised too.
 """
 import json
+import pathlib
 
 import numpy as np
 import pytest
+from pymodel_process import run_pymodel
 
 import pymodel as keras
 
@@ -244,37 +246,37 @@ def test_conv_kernel_initializer_fans_use_the_receptive_field():
 
 KERAS_ERRORS = [
     (lambda: L.Conv2D(2, 3, strides=2, dilation_rate=2),
-     "`strides > 1` not supported in conjunction with `dilation_rate > 1`. Received: strides=(2, 2) and "
-     "dilation_rate=(2, 2)"),
+     ("`strides > 1` not supported in conjunction with `dilation_rate > 1`. Received: strides=(2, 2) and "
+     "dilation_rate=(2, 2)")),
     (lambda: L.Conv1D(2, 3, padding="causal", strides=2, dilation_rate=2),
-     "`strides > 1` not supported in conjunction with `dilation_rate > 1`. Received: strides=(2,) and "
-     "dilation_rate=(2,)"),
+     ("`strides > 1` not supported in conjunction with `dilation_rate > 1`. Received: strides=(2,) and "
+     "dilation_rate=(2,)")),
     (lambda: L.Conv2D(0, 3),
      "Invalid value for argument `filters`. Expected a strictly positive value. Received filters=0."),
     (lambda: L.Conv2D(2, 0),
-     "The `kernel_size` argument must be a tuple of 2 integers. Received: 0 including {0} that does not "
-     "satisfy the requirement `> 0`."),
+     ("The `kernel_size` argument must be a tuple of 2 integers. Received: 0 including {0} that does not "
+     "satisfy the requirement `> 0`.")),
     (lambda: L.Conv2D(2, (2, 2, 2)),
      "The `kernel_size` argument must be a tuple of 2 integers. Received: (2, 2, 2)"),
     (lambda: L.Conv1D(2, 3, padding="causal2"),
-     'The `padding` argument must be a list/tuple or one of "valid", "same" (or "causal", only for '
-     "`Conv1D). Received: causal2"),
+     ('The `padding` argument must be a list/tuple or one of "valid", "same" (or "causal", only for '
+     "`Conv1D). Received: causal2")),
     (lambda: L.Conv2D(2, 3, padding="causal"),
      "Causal padding is only supported for `Conv1D`and `SeparableConv1D`."),
     (lambda: L.Conv2D(2, 3, strides=0), "The argument `strides` cannot contains 0(s). Received: (0, 0)"),
     (lambda: L.MaxPooling2D(0),
-     "The `pool_size` argument must be a tuple of 2 integers. Received: 0 including {0} that does not "
-     "satisfy the requirement `> 0`."),
+     ("The `pool_size` argument must be a tuple of 2 integers. Received: 0 including {0} that does not "
+     "satisfy the requirement `> 0`.")),
     (lambda: L.ZeroPadding2D((1, 2, 3)), "`padding` should have two elements. Received: (1, 2, 3)."),
     (lambda: keras.models.Sequential([L.Conv2D(2, 5, input_shape=(3, 3, 1), name="c")]),
-     "One of the dimensions in the output is <= 0 due to downsampling in c. Consider increasing the input "
+     ("One of the dimensions in the output is <= 0 due to downsampling in c. Consider increasing the input "
      "size. Received input shape [None, 3, 3, 1] which would produce output shape with a zero or negative "
-     "value in a dimension."),
+     "value in a dimension.")),
     (lambda: keras.models.Sequential([L.Reshape((5, 5), input_shape=(8,))]),
      "total size of new array must be unchanged, input_shape = [8], output_shape = [5, 5]"),
     (lambda: keras.models.Sequential([L.Conv2D(2, 3, input_shape=(8, 8), name="c")]),
-     'Input 0 of layer "c" is incompatible with the layer: expected min_ndim=4, found ndim=3. '
-     "Full shape received: (None, 8, 8)"),
+     ('Input 0 of layer "c" is incompatible with the layer: expected min_ndim=4, found ndim=3. '
+     "Full shape received: (None, 8, 8)")),
 ]
 
 
@@ -358,7 +360,6 @@ def test_schema_rejects_bad_convolution_arguments_at_their_path():
 
 
 def test_keras_to_json_documents_with_convolutions_load_as_specs():
-    import pathlib
     from pymodel import compiler
     fixtures = pathlib.Path(__file__).parent / "fixtures" / "keras_cnn"
     for path in sorted(fixtures.glob("*.json")):
@@ -373,8 +374,6 @@ def test_keras_to_json_documents_with_convolutions_load_as_specs():
 
 
 def test_digits_cnn_example_reaches_95_percent_on_held_out_digits_through_the_cli(tmp_path, monkeypatch):
-    import pathlib
-    from pymodel_process import run_pymodel
     # One thread: the tiny GEMMs of this network gain nothing from a second one on a shared machine.
     monkeypatch.setenv("PYMODEL_NUM_THREADS", "1")
     spec = pathlib.Path(__file__).parent.parent / "examples" / "digits_cnn.json"
@@ -405,7 +404,6 @@ def test_convolutional_model_saves_loads_and_keeps_training(tmp_path):
 
 
 def test_model_from_json_rebuilds_keras_convolutional_documents():
-    import pathlib
     path = pathlib.Path(__file__).parent / "fixtures" / "keras_cnn" / "cnn2d_reshape_pad_flatten.json"
     case = json.loads(path.read_text())
     keras.backend.clear_session()
@@ -415,3 +413,24 @@ def test_model_from_json_rebuilds_keras_convolutional_documents():
     theirs = json.loads(case["expected"]["to_json"])
     ours = json.loads(model.to_json())
     assert ours["config"] == theirs["config"]
+
+
+def test_conv_and_pool_steps_give_the_same_bits_on_one_or_two_threads():
+    from pymodel._native import gemm
+    np.random.seed(8)
+    model = keras.models.Sequential([L.Conv2D(6, 5, activation="relu", input_shape=(28, 28, 1)),
+                                     L.MaxPooling2D(), L.Conv2D(4, 3), L.Flatten(), L.Dense(3)])
+    model.compile("sgd", "mse")
+    x, y = RNG.random((16, 28, 28, 1)).astype(np.float32), RNG.normal(size=(16, 3))
+    start, threads = model.get_weights(), gemm.get_num_threads()
+    results = []
+    try:
+        for n in (1, 2):
+            gemm.set_num_threads(n)
+            model.set_weights(start)
+            model.train_on_batch(x, y)
+            results.append([model.predict(x, verbose=0)] + model.get_weights())
+    finally:
+        gemm.set_num_threads(threads)
+    for a, b in zip(*results):
+        np.testing.assert_array_equal(a, b)

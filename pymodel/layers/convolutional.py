@@ -117,7 +117,6 @@ class _Conv(Layer):
         self.kernel_constraint = self.bias_constraint = None
         self._desc = activations.descriptor(self.activation)
         self._linear_act = activations.serialize(self.activation) == "linear"
-        self._identity = None
         self.kernel = self.bias = None
 
     # ------------------------------------------------------------------ shapes

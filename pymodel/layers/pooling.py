@@ -9,8 +9,12 @@ from __future__ import annotations
 import numpy as np
 
 from pymodel.layers.base import Layer
-from pymodel.layers.convolutional import (normalize_data_format, normalize_padding, normalize_tuple,
-                                          spatial_output)
+from pymodel.layers.convolutional import (
+    normalize_data_format,
+    normalize_padding,
+    normalize_tuple,
+    spatial_output,
+)
 
 
 class _Pooling(Layer):

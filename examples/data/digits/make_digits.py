@@ -16,7 +16,7 @@ OUT = pathlib.Path(sys.argv[1]) if len(sys.argv) > 1 else pathlib.Path(__file__)
 
 def write(name: str, x: np.ndarray, y: np.ndarray) -> None:
     header = [f"p{i}" for i in range(x.shape[1])] + ["label"]
-    rows = [",".join(f"{v:.4g}" for v in row) + f",{int(label)}" for row, label in zip(x, y)]
+    rows = [",".join(f"{v:.4g}" for v in row) + f",{label}" for row, label in zip(x, y)]
     (OUT / name).write_text(",".join(header) + "\n" + "\n".join(rows) + "\n")
 
 
@@ -24,7 +24,7 @@ def main() -> None:
     digits = load_digits()
     x, y = digits.data / 16.0, digits.target
     order = np.random.default_rng(20241128).permutation(len(x))
-    cut = int(round(0.8 * len(x)))
+    cut = round(0.8 * len(x))
     write("train.csv", x[order[:cut]], y[order[:cut]])
     write("test.csv", x[order[cut:]], y[order[cut:]])
 
