@@ -9,9 +9,8 @@ python="${PYTHON:-python3}"
 root="$(cd "$(dirname "$0")/.." && pwd)"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
-cp -r "$root/setup.py" "$root/pyproject.toml" "$root/csrc" "$root/pymodel" "$root/schemas" "$root/tests" \
-      "$root/examples" "$work/"
-[ -f "$root/README.md" ] && cp "$root/README.md" "$work/"
+cp -a "$root/." "$work/"
+rm -rf "$work/build" "$work/.git"
 rm -f "$work"/pymodel/_C*.so "$work/csrc/_dev_stubs.c"
 cd "$work"
 PYMODEL_SANITIZE=1 "$python" setup.py -q build_ext --inplace >/dev/null
