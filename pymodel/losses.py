@@ -32,6 +32,22 @@ def _float(x, like=None) -> np.ndarray:
     return np.ascontiguousarray(x, dtype=dtype)
 
 
+_LOGIT_KINDS = ("bce", "cce", "scce")
+
+
+def _keras_logits(loss, y_pred):
+    """The pre-activation a sigmoid/softmax output carries, for a crossentropy ``loss``.
+
+    tf-keras's ``backend.sigmoid``/``softmax`` attach ``_keras_logits`` to their
+    output and every crossentropy (loss or metric, whatever its ``from_logits``)
+    then computes from those logits. pymodel's trainer attaches the same attribute
+    to the outputs it hands to metrics.
+    """
+    if getattr(loss, "kind", None) in _LOGIT_KINDS:
+        return getattr(y_pred, "_keras_logits", None)
+    return None
+
+
 def _rows(x: np.ndarray) -> np.ndarray:
     """View as (rows, last axis)."""
     return x.reshape(-1, x.shape[-1]) if x.ndim != 2 else x
@@ -67,10 +83,11 @@ class Loss:
         return np.ascontiguousarray(y, dtype=dtype)
 
     def __call__(self, y_true, y_pred, sample_weight=None) -> np.floating:
-        y_pred = _float(y_pred)
+        logits = _keras_logits(self, y_pred)
+        y_pred = _float(y_pred if logits is None else logits)
         y_true = self.prepare_targets(y_true, y_pred.shape, y_pred.dtype)
         values = self.per_sample(_rows(y_true) if not self.sparse_targets else y_true,
-                                 _rows(y_pred))
+                                 _rows(y_pred), from_logits=logits is not None)
         if sample_weight is not None:
             values = values * np.broadcast_to(np.asarray(sample_weight, values.dtype).reshape(-1),
                                               values.shape)
@@ -286,11 +303,13 @@ class LossFunctionWrapper(Loss):
 
 # ------------------------------------------------------------- function forms
 def _function(cls, name, **options):
-    def fn(y_true, y_pred):
-        y_pred = _float(y_pred)
-        loss = cls(**options)
+    def fn(y_true, y_pred, **kwargs):
+        loss = cls(**options, **kwargs)
+        logits = _keras_logits(loss, y_pred)
+        y_pred = _float(y_pred if logits is None else logits)
         y = loss.prepare_targets(y_true, y_pred.shape, y_pred.dtype)
-        values = loss.per_sample(y if loss.sparse_targets else _rows(y), _rows(y_pred))
+        values = loss.per_sample(y if loss.sparse_targets else _rows(y), _rows(y_pred),
+                                 from_logits=logits is not None)
         return backend.as_tensor(values.reshape(y_pred.shape[:-1]))
     fn.__name__ = fn.__qualname__ = name
     fn.__doc__ = f"Per-sample ``{name}`` (reduces the last axis); see :class:`{cls.__name__}`."

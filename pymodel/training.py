@@ -18,9 +18,13 @@ import math
 
 import numpy as np
 
+from pymodel import backend
 from pymodel import metrics as metrics_mod
 
-_SHORTCUTS = {"bce": "sigmoid", "cce": "softmax", "scce": "softmax"}
+# tf-keras computes these losses from the logits whenever the output comes from a
+# sigmoid or softmax (backend._get_logits), whichever of the two and whatever the
+# loss's from_logits says: e.g. BCE on a softmax output is sigmoid-CE of its logits.
+_LOGIT_LOSSES = ("bce", "cce", "scce")
 
 
 class Plan:
@@ -99,8 +103,8 @@ class Step:
         self.w = np.empty(capacity, self.dtype)
         last = model.layers[-1]
         kind = getattr(self.loss, "kind", None)
-        self.shortcut = (kind in _SHORTCUTS and not self.loss.from_logits
-                         and last.output_activation() == _SHORTCUTS[kind])
+        self.has_logits = last.output_activation() is not None
+        self.shortcut = kind in _LOGIT_LOSSES and self.has_logits
         self.params = [w.view(np.ndarray) for w in model.trainable_weights]
         self.grads = [g for layer in model.layers if layer.trainable
                       for w, g in zip(layer._weights, layer.gradients) if w.trainable]
@@ -121,6 +125,16 @@ class Step:
         total = np.dot(values, w) if w is not None else values.sum(dtype=np.float64)
         return float(total) / rows * self.model._loss_weight, pred2, y2
 
+    def _with_logits(self, out: np.ndarray) -> np.ndarray:
+        """``out`` carrying ``_keras_logits`` (as Keras's sigmoid/softmax outputs do) for metrics."""
+        if not self.has_logits:
+            return out
+        z = self.plan.layers[-1].logits(self.plan.buffers(out.shape[0])[-1],
+                                        self.plan.inputs[-1])
+        tensor = out.view(backend.Tensor)
+        tensor._keras_logits = z.reshape(out.shape)
+        return tensor
+
     def train(self, x, y, w) -> tuple[float, np.ndarray]:
         """One optimizer step on a batch; returns (batch loss incl. regularization, predictions)."""
         model = self.model
@@ -135,7 +149,7 @@ class Step:
         if not optimizer.built:
             optimizer.build(self.params)
         optimizer.step(self.params, self.grads)
-        return value, out
+        return value, self._with_logits(out)
 
     def test(self, x, y, w, penalty: float) -> tuple[float, np.ndarray]:
         """Loss of a batch in inference mode (``penalty``: the weights' regularization loss)."""
@@ -144,7 +158,7 @@ class Step:
         for layer, output in zip(self.plan.layers, self.plan.outputs):
             if layer.activity_regularizer is not None:
                 value += layer.activity_regularizer(output) / out.shape[0]
-        return value + penalty, out
+        return value + penalty, self._with_logits(out)
 
 
 def regularized_layers(layers: list) -> list:

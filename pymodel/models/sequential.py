@@ -13,7 +13,9 @@ from pymodel.layers import serialize as serialize_layer
 from pymodel.layers.input_layer import InputLayer
 from pymodel.models import summary as summary_mod
 
-KERAS_VERSION = "2.12.0"
+# NOTE: the JSON layout is 2.10-2.12's, but the version tag is the tf-keras the reference
+# recordings were made with, so that to_json() matches them text for text.
+KERAS_VERSION = "2.21.0"
 
 
 class Sequential:
@@ -208,12 +210,15 @@ class Sequential:
 
     def get_config(self) -> dict:
         layers = [serialize_layer(layer) for layer in self._layers]
-        if self._input_layer is not None:
-            layers.insert(0, serialize_layer(self._input_layer))
-        config = {"name": self.name, "layers": layers}
-        if self._input_layer is None and self._build_input_shape is not None:
-            config["build_input_shape"] = self._build_input_shape
-        return config
+        input_layer = self._input_layer
+        if input_layer is None and self._build_input_shape is not None and self._layers:
+            # tf-keras builds a deferred model as a graph on an Input named after the
+            # first layer, which its config then lists (and no build_input_shape).
+            input_layer = InputLayer(batch_input_shape=self._build_input_shape,
+                                     name=f"{self._layers[0].name}_input", dtype=self._dtype())
+        if input_layer is not None:
+            layers.insert(0, serialize_layer(input_layer))
+        return {"name": self.name, "layers": layers}
 
     @classmethod
     def from_config(cls, config, custom_objects: dict | None = None) -> "Sequential":
@@ -259,6 +264,7 @@ class Sequential:
                 jit_compile=None, **kwargs) -> None:
         """Set the optimizer, loss and metrics (the loss name is checked at fit, as in Keras)."""
         self.optimizer = optimizers.get(optimizer)
+        self.optimizer._reset_train_function()
         self.loss = loss
         self.compiled_loss = None
         if isinstance(metrics, dict):
@@ -434,6 +440,7 @@ class Sequential:
         capacity = min(batch_size, x.shape[0])
         if shuffle == "batch":
             shuffle = True
+        self.optimizer._call_spec = None  # fit's batches: any size (see optimizers.Nadam)
         return training.fit_loop(
             self, x, y, w, batch_size=capacity, epochs=int(epochs),
             verbose=training.resolve_verbose(verbose), callbacks=callbacks,
@@ -486,6 +493,7 @@ class Sequential:
         x, y, w = self._targets(x, y, sample_weight, class_weight)
         step = self._step(x.shape[0], x.shape[1:], y.shape[1:])
         tracker = self._batch_tracker(step, reset_metrics)
+        self.optimizer._call_spec = x.shape[0]
         value, out = step.train(x, y, w)
         return self._batch_logs(tracker.update(value, x.shape[0], y, out, w), return_dict)
 

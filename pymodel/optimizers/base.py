@@ -30,6 +30,10 @@ class Optimizer:
 
     slot_names: tuple = ()
     legacy = False
+    # What kind of call the next step belongs to: "eager" (apply_gradients), None
+    # (fit: batches of any size) or the batch size (train_on_batch). Only Nadam's
+    # tf-keras schedule depends on it (see rules.Nadam).
+    _call_spec = "eager"
 
     def __init__(self, name: str, weight_decay=None, clipnorm=None, clipvalue=None,
                  global_clipnorm=None, use_ema=False, ema_momentum=0.99,
@@ -74,8 +78,15 @@ class Optimizer:
 
     @learning_rate.setter
     def learning_rate(self, value) -> None:
+        current = getattr(self, "_learning_rate", None)
         if _is_schedule(value):
             self._learning_rate = value
+        elif _is_schedule(current) and not self.legacy:
+            raise TypeError("This optimizer was created with a `LearningRateSchedule` object as "
+                            "its `learning_rate` constructor argument, hence its learning rate is "
+                            "not settable. If you need the learning rate to be settable, you "
+                            "should instantiate the optimizer with a float `learning_rate` "
+                            "argument.")
         elif isinstance(getattr(self, "_learning_rate", None), backend.Variable):
             self._learning_rate.assign(value)
         else:
@@ -146,6 +157,7 @@ class Optimizer:
         if not self.built:
             self.build(variables)
         grads = [np.ascontiguousarray(g, dtype=v.dtype) for g, v in pairs]
+        self._call_spec = "eager"
         self.step(variables, grads)
 
     def step(self, variables: list, grads: list) -> None:
@@ -176,6 +188,9 @@ class Optimizer:
 
     def _prepare_step(self, t: int) -> None:
         pass
+
+    def _reset_train_function(self) -> None:
+        """``compile`` dropped the model's traced train function (matters to Nadam only)."""
 
     def _update(self, i: int, w: np.ndarray, g: np.ndarray, lr: float, t: int) -> None:
         raise NotImplementedError

@@ -52,5 +52,18 @@ Adagrad = _legacy(rules.Adagrad)
 RMSprop = _legacy(rules.RMSprop)
 Adam = _legacy(rules.Adam)
 Adamax = _legacy(rules.Adamax)
-Nadam = _legacy(rules.Nadam)
+
+
+class Nadam(_Legacy, rules.Nadam):
+    """Keras 2.10 ``Nadam``: ``decay`` is the momentum schedule's (``schedule_decay``,
+    0.004: ``u_t = b1 (1 - 0.5*0.96^(0.004 t))``), never a learning-rate decay."""
+
+    def _process_kwargs(self, kwargs, learning_rate):
+        kwargs.pop("decay", None)
+        self.schedule_decay = self.decay = float(kwargs.pop("schedule_decay", 0.004))
+        return Optimizer._process_kwargs(self, kwargs, learning_rate)
+
+    def current_learning_rate(self) -> float:
+        return Optimizer.current_learning_rate(self)
+
 Optimizer = Optimizer

@@ -117,25 +117,83 @@ class Adamax(Optimizer):
 
 
 class Nadam(Optimizer):
-    """tf-keras Nadam with the momentum schedule ``u_t = b1 (1 - 0.5*0.96^t)``."""
+    """tf-keras Nadam with the momentum schedule ``u_t = b1 (1 - 0.5*0.96^t)``.
+
+    The running product ``u_product`` follows tf-keras exactly, including how
+    ``model.fit`` advances it. tf-keras guards the product with
+    ``tf.cond(counter == iterations + 2, cached, multiply)`` where ``counter``
+    is a Python int that only moves while the train function is *traced*
+    (once per variable per trace). Eagerly (``apply_gradients``) that gives one
+    multiplication per step. Inside fit/train_on_batch each variable's branch
+    compares against the constant its trace baked in, so the product is
+    multiplied once per variable per step, except by variable ``k`` of a trace
+    with constants ``base + k`` at the step where ``base + k == iterations + 2``.
+    The first trace of an optimizer runs twice (its slots are created while
+    tracing); a new input batch shape retraces once with a relaxed shape that
+    then fits every batch (``reduce_retracing``); fit's batches all share one
+    shape (batch dimension unknown). ``_call_spec`` says which kind of call
+    the next step is (set by the model); ``_reset_train_function`` runs at
+    ``compile`` (tf-keras drops the traced function there).
+    """
 
     slot_names = ("m", "v")
+    schedule_decay = 1.0  # exponent factor of 0.96 (0.004 in the legacy Nadam)
 
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
                  name="Nadam", **kwargs):
         super().__init__(name=name, learning_rate=learning_rate, **kwargs)
         self.beta_1, self.beta_2, self.epsilon = beta_1, beta_2, epsilon
         self._u_product = 1.0
-        self._scalars = ()
+        self._u_product_counter = 1
+        self._traces: list = []   # (batch spec or None for any, first constant)
+        self._ever_traced = False
+        self._t = 0
+        self._base = None
+
+    def _reset_train_function(self) -> None:
+        self._traces = []
+
+    def _trace_base(self, n: int) -> int:
+        """The first counter constant of the traced function this step runs in."""
+        spec = self._call_spec
+        for traced, base in self._traces:
+            if traced is None or traced == spec:
+                return base
+        self._u_product_counter += n * (1 if self._ever_traced else 2)
+        self._ever_traced = True
+        self._traces.append((None if self._traces else spec, self._u_product_counter - n))
+        return self._u_product_counter - n
 
     def _prepare_step(self, t):
-        dtype = self._variables[0].dtype if self._variables else np.float32
-        self._scalars = _ops().nadam_schedule(t, self.beta_1, self.beta_2, self._u_product, dtype)
-        self._u_product = self._scalars.u_prod
+        self._t = t
+        eager = self._call_spec == "eager" or self.legacy
+        self._base = None if eager else self._trace_base(len(self._variables))
+
+    def _scalars(self, i: int, dtype):
+        """u_t, u_t1, u_prod, u_prod_t1, beta2_pow for variable ``i`` of this step."""
+        f = np.dtype(dtype).type
+        t = self._t
+        b1, decay = f(self.beta_1), f(0.96)
+        k = f(self.schedule_decay)
+        u_t = b1 * (f(1) - f(0.5) * decay ** (k * f(t)))
+        u_t1 = b1 * (f(1) - f(0.5) * decay ** (k * f(t + 1)))
+        if self.legacy:  # legacy: one cache update per step, before the variables
+            cached = i > 0
+        elif self._base is None:  # eager: the counter moves at run time
+            cached = self._u_product_counter == t + 1
+        else:
+            cached = self._base + i == t + 1
+        if not cached:
+            self._u_product = float(f(self._u_product) * u_t)
+            if self._base is None and not self.legacy:
+                self._u_product_counter += 1
+        u_prod = f(self._u_product)
+        return (float(u_t), float(u_t1), float(u_prod), float(u_prod * u_t1),
+                float(f(self.beta_2) ** f(t)))
 
     def _update(self, i, w, g, lr, t):
         _ops().nadam_step(w, g, self._slots["m"][i], self._slots["v"][i], lr, self.beta_1,
-                          self.beta_2, self.epsilon, *self._scalars)
+                          self.beta_2, self.epsilon, *self._scalars(i, w.dtype))
 
     def _extra_state(self):
         return {"u_product": np.array(self._u_product)}
