@@ -76,10 +76,15 @@ class Plan:
             layer = self.layers[i]
             fused = from_logits and i == last
             reg = layer.activity_regularizer
-            if reg is not None and not fused:
+            if reg is not None:
                 from pymodel._native import optimizers as ops
                 rows = dy.shape[0]
-                penalty += ops.l1l2(self.outputs[i], reg.l1 / rows, reg.l2 / rows, dy)
+                if fused:  # dy is d loss / d logits: take the penalty's gradient through act
+                    gy = np.zeros_like(self.outputs[i])
+                    penalty += ops.l1l2(self.outputs[i], reg.l1 / rows, reg.l2 / rows, gy)
+                    dy = dy + layer.activation_backward(bufs[i], self.inputs[i], gy)
+                else:
+                    penalty += ops.l1l2(self.outputs[i], reg.l1 / rows, reg.l2 / rows, dy)
             dy = layer.backward(bufs[i], self.inputs[i], dy, need_dx=i > 0, from_logits=fused)
         return penalty
 
@@ -217,7 +222,7 @@ class Tracker:
         self.loss_total += loss * rows
         self.count += rows
         for metric in self.metrics:
-            metric.update_state(y, out, sample_weight=w)
+            metric.update_state(y, out, sample_weight=w if metric._weighted else None)
         return self.logs()
 
     def logs(self) -> dict:
@@ -228,8 +233,26 @@ class Tracker:
 
 
 def build_metrics(model, y_shape: tuple, out_shape: tuple) -> list:
-    """Metric objects for ``compile(metrics=...)`` with Keras's "accuracy" resolution."""
-    return [metrics_mod.resolve(m, y_shape, out_shape) for m in model._compiled_metrics]
+    """Metric objects for ``compile(metrics=..., weighted_metrics=...)``, in that order.
+
+    As tf-keras's MetricsContainer: "accuracy" is resolved from the shapes; only
+    ``weighted_metrics`` see sample/class weights (flag ``_weighted``); a weighted
+    metric whose name is taken gets the prefix ``weighted_``.
+    """
+    specs = model._compiled_metrics
+    first_weighted = getattr(model, "_first_weighted_metric", len(specs))
+    result, names = [], set()
+    for i, spec in enumerate(specs):
+        metric = metrics_mod.resolve(spec, y_shape, out_shape)
+        metric._weighted = i >= first_weighted
+        if metric.name in names:
+            if not metric._weighted:
+                raise ValueError(f"Found two metrics with the same name: {metric.name}. All "
+                                 "the metrics added to the model need to have unique names.")
+            metric.name = "weighted_" + metric.name
+        names.add(metric.name)
+        result.append(metric)
+    return result
 
 
 

@@ -271,6 +271,7 @@ class Sequential:
             metrics = [m for group in metrics.values() for m in (
                 group if isinstance(group, (list, tuple)) else [group])]
         self._compiled_metrics = list(metrics or []) + list(weighted_metrics or [])
+        self._first_weighted_metric = len(metrics or [])
         if isinstance(loss_weights, dict):
             loss_weights = next(iter(loss_weights.values()), 1.0)
         if isinstance(loss_weights, (list, tuple)):

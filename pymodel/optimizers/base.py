@@ -60,7 +60,15 @@ class Optimizer:
 
     def _process_kwargs(self, kwargs: dict, learning_rate):
         if "lr" in kwargs:
-            learning_rate = kwargs.pop("lr")
+            lr = kwargs.pop("lr")
+            if self.legacy:
+                learning_rate = lr
+            elif lr:  # tf-keras 2.11+ ignores it (with this warning)
+                import warnings
+                warnings.warn("`lr` is deprecated in Keras optimizer, please use "
+                              "`learning_rate` or use the legacy optimizer, e.g.,"
+                              f"tf.keras.optimizers.legacy.{type(self).__name__}.",
+                              stacklevel=3)
         for key in kwargs:
             if key in ("decay", "gradient_aggregator", "gradient_transformers"):
                 raise ValueError(
