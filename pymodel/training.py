@@ -321,6 +321,7 @@ def test_loop(model, x, y, w, *, batch_size, callbacks) -> dict:
     n = x.shape[0]
     step = model._step(batch_size, x.shape[1:], y.shape[1:])
     tracker = Tracker(build_metrics(model, model._y_shape, (None,) + step.plan.shapes[-1]))
+    model._trackers = tracker.metrics
     penalty = weight_penalty(regularized_layers(model.layers), accumulate_gradients=False)
     callbacks.on_test_begin()
     logs = tracker.logs()

@@ -33,7 +33,7 @@ class Sequential:
         self._compiled_metrics: list = []
         self._compile_config = None
         self._loss_weight = 1.0
-        self._trackers: list = []
+        self._trackers: list | None = None  # the compiled metrics, once a step has built them
         self._rng: np.random.Generator | None = None
         self._steps: dict = {}
         self._plans: dict = {}
@@ -282,7 +282,7 @@ class Sequential:
                                 "run_eagerly": run_eagerly,
                                 "steps_per_execution": steps_per_execution,
                                 "jit_compile": jit_compile}
-        self._trackers = []
+        self._trackers = None
         self._invalidate()
 
     def get_compile_config(self) -> dict | None:
@@ -320,8 +320,8 @@ class Sequential:
     @property
     def metrics(self) -> list:
         from pymodel.metrics import Mean
-        if self.optimizer is None:
-            return []
+        if self.optimizer is None or self._trackers is None:
+            return []  # as tf-keras: empty until fit/evaluate/train_on_batch built them
         return [Mean(name="loss")] + list(self._trackers)
 
     @property
@@ -479,13 +479,13 @@ class Sequential:
         return training.predict_loop(self, x, batch_size=batch_size, callbacks=cbs)
 
     def __call__(self, inputs, training: bool = False) -> np.ndarray:
-        """Run the model on an array (``training=True`` applies Dropout)."""
+        """Run the model on an array (``training=True`` applies Dropout); answers ``.numpy()``."""
         x = self._inputs(inputs)
         plan = self._plan(max(x.shape[0], 1), x.shape[1:])
-        return np.array(plan.forward(x, training=bool(training)))
+        return backend.as_tensor(np.array(plan.forward(x, training=bool(training))))
 
     def predict_on_batch(self, x) -> np.ndarray:
-        return self(x)
+        return np.asarray(self(x))
 
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None,
                        reset_metrics=True, return_dict=False):
@@ -526,7 +526,7 @@ class Sequential:
         return values[0] if len(values) == 1 else values
 
     def reset_metrics(self) -> None:
-        for metric in self._trackers:
+        for metric in self._trackers or []:
             metric.reset_state()
 
 
