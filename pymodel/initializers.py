@@ -211,7 +211,9 @@ def deserialize(config: dict, custom_objects: dict | None = None) -> Initializer
     if cls is None:
         raise ValueError(f"Unknown initializer: '{name}'. Please ensure you are using a "
                          f"`keras.utils.custom_object_scope` and that this object is included "
-                         f"in the scope.")
+                         f"in the scope. "
+                         "See https://www.tensorflow.org/guide/keras/save_and_serialize"
+                         "#registering_the_custom_object for details.")
     return cls.from_config(config.get("config", {}))
 
 
@@ -226,7 +228,9 @@ def get(identifier) -> Initializer | None:
         if cls is None:
             raise ValueError(f"Unknown initializer: '{identifier}'. Please ensure you are using "
                              f"a `keras.utils.custom_object_scope` and that this object is "
-                             f"included in the scope.")
+                             f"included in the scope. "
+                             "See https://www.tensorflow.org/guide/keras/save_and_serialize"
+                             "#registering_the_custom_object for details.")
         return cls()
     if isinstance(identifier, type) and issubclass(identifier, Initializer):
         return identifier()

@@ -372,7 +372,9 @@ def deserialize(name, custom_objects: dict | None = None):
         if cls is None:
             raise ValueError(f"Unknown loss function: '{name['class_name']}'. Please ensure "
                              "you are using a `keras.utils.custom_object_scope` and that this "
-                             "object is included in the scope.")
+                             "object is included in the scope. "
+                             "See https://www.tensorflow.org/guide/keras/save_and_serialize"
+                             "#registering_the_custom_object for details.")
         return cls.from_config(name.get("config", {}))
     if custom_objects and name in custom_objects:
         return custom_objects[name]
@@ -382,7 +384,9 @@ def deserialize(name, custom_objects: dict | None = None):
         return _CLASSES[name]()
     raise ValueError(f"Unknown loss function: '{name}'. Please ensure you are using a "
                      "`keras.utils.custom_object_scope` and that this object is included in "
-                     "the scope.")
+                     "the scope. "
+                     "See https://www.tensorflow.org/guide/keras/save_and_serialize"
+                     "#registering_the_custom_object for details.")
 
 
 def get(identifier):

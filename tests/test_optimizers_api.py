@@ -51,7 +51,7 @@ def test_get_resolves_names_and_rejects_unknown_ones():
         optimizers.get("foo")
     with pytest.raises(ValueError, match="At most one of `clipnorm` and `global_clipnorm`"):
         optimizers.Adam(clipnorm=1.0, global_clipnorm=1.0)
-    with pytest.raises(ValueError, match="decay is deprecated in the new Keras optimizer"):
+    with pytest.raises(ValueError, match="decay is deprecated in the new TF-Keras optimizer"):
         optimizers.SGD(decay=0.1)
 
 

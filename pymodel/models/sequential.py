@@ -7,7 +7,6 @@ import math
 import numpy as np
 
 from pymodel import backend, losses, optimizers, training
-from pymodel.errors import NotCompiledError
 from pymodel.layers import Layer
 from pymodel.layers import serialize as serialize_layer
 from pymodel.layers.input_layer import InputLayer
@@ -151,16 +150,25 @@ class Sequential:
         self._plans.clear()
 
     # ------------------------------------------------------------------ weights
+    def _assert_weights_created(self) -> None:
+        if not self.built:
+            raise ValueError(f"Weights for model '{self.name}' have not yet been created. "
+                             "Weights are created when the model is first called on inputs or "
+                             "`build()` is called with an `input_shape`.")
+
     @property
     def weights(self) -> list:
+        self._assert_weights_created()
         return [w for layer in self._layers for w in layer.weights]
 
     @property
     def trainable_weights(self) -> list:
+        self._assert_weights_created()
         return [w for layer in self._layers for w in layer.trainable_weights]
 
     @property
     def non_trainable_weights(self) -> list:
+        self._assert_weights_created()
         return [w for layer in self._layers for w in layer.non_trainable_weights]
 
     trainable_variables = trainable_weights
@@ -171,11 +179,15 @@ class Sequential:
 
     def set_weights(self, weights) -> None:
         weights = list(weights)
-        expected = len(self.weights)
-        if len(weights) != expected:
+        params = self.weights
+        if len(weights) != len(params):
             raise ValueError(f"You called `set_weights(weights)` on layer \"{self.name}\" with a "
                              f"weight list of length {len(weights)}, but the layer was expecting "
-                             f"{expected} weights.")
+                             f"{len(params)} weights. Provided weights: {weights!s:.50}...")
+        for param, value in zip(params, weights):
+            if np.shape(value) != param.shape:
+                raise ValueError(f"Layer {self.name} weight shape {param.shape} is not compatible "
+                                 f"with provided weight shape {np.shape(value)}.")
         i = 0
         for layer in self._layers:
             k = len(layer.weights)
@@ -183,7 +195,10 @@ class Sequential:
             i += k
 
     def count_params(self) -> int:
-        self._require_built()
+        if not self.built:
+            raise ValueError(
+                f"You tried to call `count_params` on layer {self.name}, but the layer isn't "
+                f"built. You can build it manually via: `{self.name}.build(batch_input_shape)`.")
         return sum(layer.count_params() for layer in self._layers)
 
     def get_layer(self, name: str | None = None, index: int | None = None) -> Layer:
@@ -348,7 +363,7 @@ class Sequential:
     # ------------------------------------------------------------------ data
     def _check_compiled(self) -> None:
         if self.optimizer is None:
-            raise NotCompiledError("You must compile your model before training/testing. Use "
+            raise RuntimeError("You must compile your model before training/testing. Use "
                                    "`model.compile(optimizer, loss)`.")
 
     def _inputs(self, x) -> np.ndarray:

@@ -33,7 +33,9 @@ def deserialize(config: dict, custom_objects: dict | None = None, use_legacy_opt
     if cls is None:
         raise ValueError(f"Unknown optimizer: '{name}'. Please ensure you are using a "
                          "`keras.utils.custom_object_scope` and that this object is included "
-                         "in the scope.")
+                         "in the scope. "
+                         "See https://www.tensorflow.org/guide/keras/save_and_serialize"
+                         "#registering_the_custom_object for details.")
     return cls.from_config(inner)
 
 

@@ -19,8 +19,7 @@ class SGD(Optimizer):
     def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, name="SGD", **kwargs):
         super().__init__(name=name, learning_rate=learning_rate, **kwargs)
         if not isinstance(momentum, (int, float)) or momentum < 0 or momentum > 1:
-            raise ValueError(f"`momentum` must be between [0, 1]. Received: momentum={momentum} "
-                             f"(of type {type(momentum)}).")
+            raise ValueError("`momentum` must be between [0, 1].")
         self.momentum, self.nesterov = float(momentum), bool(nesterov)
 
     def _update(self, i, w, g, lr, t):
