@@ -173,6 +173,47 @@ def test_more_fixture_train_on_batch_and_one_epoch_match_keras(name):
         close(w, e, case, f"epoch1_weights[{i}]")
 
 
+# ---------------------------------------------------------------- action cases
+ACTIONS = [n for n, c in CASES.items() if c["kind"] == "summary"]
+
+
+def run_action(model, case, action, x, y):
+    if action == "compile":
+        compile_model(model, case)
+        return None
+    if action == "pop":
+        model.pop()
+        return None
+    results = {
+        "summary": lambda: summary_text(model),
+        "to_json": model.to_json,
+        "weight_shapes": lambda: [list(w.shape) for w in model.get_weights()],
+        "predict": lambda: list(model.predict(x, verbose=0).shape),
+        "count_params": model.count_params,
+        "metrics_names": lambda: list(model.metrics_names),
+        "fit_keys": lambda: list(model.fit(x, y, epochs=1, verbose=0).history),
+        "layer_names": lambda: [layer.name for layer in model.layers],
+        "output_shape": lambda: list(model.output_shape),
+    }
+    return results[action]()
+
+
+@pytest.mark.parametrize("name", ACTIONS)
+def test_more_fixture_actions_give_keras_results_and_errors(name):
+    case = CASES[name]
+    model = build(case)
+    x, y = data(case)
+    for expected in case["expected"]["actions"]:
+        action = expected["action"]
+        if expected["error"] is not None:
+            with pytest.raises(Exception) as info:
+                run_action(model, case, action, x, y)
+            assert type(info.value).__name__ == expected["error"]["type"], action
+            assert str(info.value) == expected["error"]["message"], action
+        else:
+            assert run_action(model, case, action, x, y) == expected["result"], action
+
+
 # ---------------------------------------------------------------- session cases
 def test_models_built_in_one_session_get_keras_automatic_names_summaries_and_json():
     case = CASES["session_three_models"]
@@ -210,5 +251,5 @@ def test_model_from_json_reads_tf_keras_2_21_json_and_writes_the_2_12_form():
 
 def test_every_more_fixture_is_replayed():
     kinds = {c["kind"] for c in CASES.values()}
-    assert kinds == {"train", "session", "from_json"}
+    assert kinds == {"train", "summary", "session", "from_json"}
     assert len(TRAIN) >= 40

@@ -95,7 +95,7 @@ class Sequential:
     @property
     def output_shape(self) -> tuple:
         self._require_built()
-        return (None,) + self._output_shape(self.input_shape[1:])
+        return self.input_shape[:1] + self._output_shape(self.input_shape[1:])
 
     @property
     def trainable(self) -> bool:
