@@ -64,8 +64,11 @@ def compile_model(model, case):
     else:
         module = keras.optimizers.legacy if c["optimizer_module"] == "legacy" else keras.optimizers
         optimizer = getattr(module, c["optimizer"])(**c["optimizer_args"])
+    weighted = case["fit"].get("weighted_metrics")
     model.compile(optimizer=optimizer, loss=loss_object(c["loss"]),
-                  metrics=[metric_object(m) for m in c["metrics"]])
+                  metrics=[metric_object(m) for m in c["metrics"]],
+                  weighted_metrics=None if weighted is None else [metric_object(m)
+                                                                  for m in weighted])
 
 
 def prepared(case):
