@@ -98,7 +98,8 @@ class Optimizer:
         elif isinstance(getattr(self, "_learning_rate", None), backend.Variable):
             self._learning_rate.assign(value)
         else:
-            self._learning_rate = backend.Variable(backend.get_value(value), "learning_rate")
+            self._learning_rate = backend.Variable(backend.get_value(value), "learning_rate",
+                                                   dtype=backend.floatx())
 
     lr = learning_rate
 

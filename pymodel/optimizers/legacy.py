@@ -7,6 +7,9 @@ Same update rules as the 2.11+ ones except where epsilon sits: Adagrad
 """
 from __future__ import annotations
 
+import numpy as np
+
+from pymodel import backend
 from pymodel.optimizers import rules
 from pymodel.optimizers.base import Optimizer
 
@@ -26,12 +29,23 @@ class _Legacy:
             lr = lr / (1.0 + self.decay * int(self.iterations))
         return lr
 
+    # Keras 2.10 keeps these as Python numbers until the first step turns them into
+    # floatx variables; get_config then reads the variables back (0.9 -> 0.8999999761...).
+    _hypers = ("learning_rate", "momentum", "rho", "beta_1", "beta_2")
+
     def get_config(self) -> dict:
-        config = {"name": self.name, "learning_rate": self._serialized_lr(), "decay": self.decay}
+        lr = self._learning_rate
+        lr = lr._value if isinstance(lr, backend.Variable) else self._serialized_lr()
+        config = {"name": self.name, "learning_rate": lr, "decay": self.decay}
         new = type(self).__mro__[2].get_config(self)
         for key in Optimizer.get_config(self):
             new.pop(key, None)
         config.update(new)
+        if self.built:
+            as_floatx = np.dtype(backend.floatx()).type
+            for key in self._hypers:
+                if isinstance(config.get(key), (int, float)) and not isinstance(config[key], bool):
+                    config[key] = float(as_floatx(config[key]))
         for key in ("clipnorm", "clipvalue", "global_clipnorm"):
             if getattr(self, key) is not None:
                 config[key] = getattr(self, key)
