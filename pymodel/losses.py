@@ -301,6 +301,46 @@ class LossFunctionWrapper(Loss):
         return {**super().get_config(), "fn": getattr(self.fn, "__name__", str(self.fn))}
 
 
+def _unit(v: np.ndarray) -> tuple:
+    """``tf.math.l2_normalize`` on the last axis: (v / norm, norm), norm^2 floored at 1e-12."""
+    sq = np.sum(v * v, axis=-1, keepdims=True)
+    norm = np.sqrt(np.maximum(sq, 1e-12))
+    return v / norm, norm, sq >= 1e-12
+
+
+def cosine_similarity(y_true, y_pred, axis=-1):
+    """Per-sample ``-sum(l2_normalize(y_true) * l2_normalize(y_pred))`` (Keras's loss sign)."""
+    if axis not in (-1, np.ndim(y_pred) - 1):
+        raise ValueError(f"pymodel's cosine_similarity reduces the last axis only. "
+                         f"Received: axis={axis}")
+    y_pred = _float(y_pred)
+    y_true = _float(y_true, like=y_pred)
+    value = -np.sum(_unit(y_true)[0] * _unit(y_pred)[0], axis=-1)
+    return backend.as_tensor(value.astype(y_pred.dtype))
+
+
+def _cosine_similarity_gradient(y_true, y_pred):
+    """d/dp of -(u . p)/|p| with u = y/|y|: -(u - (u . p̂) p̂)/|p| (the norm is constant when floored)."""
+    u = _unit(np.asarray(y_true, np.float64))[0]
+    unit_p, norm, moving = _unit(np.asarray(y_pred, np.float64))
+    dot = np.sum(u * unit_p, axis=-1, keepdims=True)
+    return -(u - np.where(moving, dot * unit_p, 0.0)) / norm
+
+
+cosine_similarity.gradient = _cosine_similarity_gradient
+
+
+class CosineSimilarity(LossFunctionWrapper):
+    """Keras ``CosineSimilarity(axis=-1)``: minus the cosine of y_true and y_pred per sample."""
+
+    def __init__(self, axis=-1, reduction="auto", name="cosine_similarity"):
+        super().__init__(cosine_similarity, reduction=reduction, name=name, axis=axis)
+        self.axis = axis
+
+    def get_config(self):
+        return {"reduction": self.reduction, "name": self.name, "axis": self.axis}
+
+
 # ------------------------------------------------------------- function forms
 def _function(cls, name, **options):
     def fn(y_true, y_pred, **kwargs):
@@ -352,12 +392,13 @@ _FUNCTIONS = {
     "binary_crossentropy": binary_crossentropy,
     "categorical_crossentropy": categorical_crossentropy,
     "sparse_categorical_crossentropy": sparse_categorical_crossentropy,
-    "huber": huber, "huber_loss": huber,
+    "huber": huber, "huber_loss": huber, "cosine_similarity": cosine_similarity,
 }
 _CLASSES = {c.__name__: c for c in (
     MeanSquaredError, MeanAbsoluteError, MeanAbsolutePercentageError,
     MeanSquaredLogarithmicError, LogCosh, Hinge, SquaredHinge, CategoricalHinge, KLDivergence,
-    Poisson, Huber, BinaryCrossentropy, CategoricalCrossentropy, SparseCategoricalCrossentropy)}
+    Poisson, Huber, BinaryCrossentropy, CategoricalCrossentropy, SparseCategoricalCrossentropy,
+    CosineSimilarity)}
 
 
 def serialize(loss) -> dict | str:

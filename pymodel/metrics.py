@@ -126,6 +126,9 @@ class MeanMetricWrapper(Mean):
         self.fn, self.fn_kwargs = fn, kwargs
         super().__init__(name=name or getattr(fn, "__name__", "metric"), dtype=dtype)
 
+    def get_config(self) -> dict:
+        return {**super().get_config(), **self.fn_kwargs}
+
     def update_state(self, y_true, y_pred, sample_weight=None) -> None:
         values = np.asarray(self.fn(y_true, y_pred, **self.fn_kwargs), np.float64)
         if values.ndim > 1:
