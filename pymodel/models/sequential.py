@@ -409,9 +409,7 @@ class Sequential:
             if w.shape[0] != x.shape[0]:
                 raise ValueError("Make sure all arrays contain the same number of samples.")
         if class_weight is not None:
-            labels = np.argmax(y, axis=-1) if y.ndim > 1 and y.shape[-1] > 1 else y.reshape(-1)
-            cw = np.array([class_weight.get(int(c), 1.0) for c in labels.astype(np.int64)])
-            w = cw if w is None else w * cw
+            w = _with_class_weights(w, y, class_weight)
         y = loss.prepare_targets(y, out_shape, self._dtype())
         if w is not None:
             if len(out_shape) > 2:
@@ -434,7 +432,8 @@ class Sequential:
             use_multiprocessing=False):
         """Train for ``epochs``; returns the ``History`` (tf-keras semantics, KERAS2.md section 4)."""
         self._check_compiled()
-        x, y, w = self._targets(x, y, sample_weight, class_weight)
+        # class weights apply to the training part only (tf-keras splits before weighting)
+        x, y, w = self._targets(x, y, sample_weight, None)
         validation = None
         if validation_data is not None:
             vx, vy, *vw = validation_data
@@ -450,6 +449,12 @@ class Sequential:
                     "`validation_split` argument.")
             validation = (x[split_at:], y[split_at:], None if w is None else w[split_at:])
             x, y, w = x[:split_at], y[:split_at], None if w is None else w[:split_at]
+        if class_weight is not None:
+            if len(self._output_shape(x.shape[1:])) > 1:
+                raise ValueError("pymodel supports sample_weight / class_weight for outputs of "
+                                 "rank 2 only. Received: output shape "
+                                 f"{(None,) + self._output_shape(x.shape[1:])}")
+            w = np.ascontiguousarray(_with_class_weights(w, y, class_weight), dtype=self._dtype())
         batch_size = int(batch_size or 32)
         if steps_per_epoch:
             batch_size = max(batch_size, math.ceil(x.shape[0] / steps_per_epoch))
@@ -543,6 +548,14 @@ class Sequential:
     def reset_metrics(self) -> None:
         for metric in self._trackers or []:
             metric.reset_state()
+
+
+def _with_class_weights(w, y, class_weight: dict) -> np.ndarray:
+    """Sample weights times ``class_weight[label]`` (label: argmax of one-hot rows, or the value)."""
+    y = np.asarray(y)
+    labels = np.argmax(y, axis=-1) if y.ndim > 1 and y.shape[-1] > 1 else y.reshape(-1)
+    cw = np.array([class_weight.get(int(c), 1.0) for c in labels.astype(np.int64)])
+    return cw if w is None else w * cw
 
 
 def _json_default(obj):
