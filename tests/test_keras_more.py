@@ -94,6 +94,9 @@ def fit_kwargs(case):
         kw["sample_weight"] = np.asarray(case["sample_weight"], np.float32)
     if "class_weight" in f:
         kw["class_weight"] = {int(k): v for k, v in f["class_weight"].items()}
+    for key in ("initial_epoch", "validation_freq", "validation_batch_size"):
+        if key in f:
+            kw[key] = f[key]
     return kw
 
 
@@ -137,6 +140,8 @@ def test_more_fixture_training_matches_keras_history_weights_and_results(name):
         assert len(history.history[key]) == len(values)
         close(history.history[key], values, case, f"history[{key}]")
     assert history.params == expected["history_params"]
+    if "history_epoch" in expected:
+        assert history.epoch == expected["history_epoch"]
     assert model.optimizer.get_config() == case["compile"]["optimizer_config"]  # after fit
     assert model.metrics_names == expected["metrics_names"]
     for i, (w, e) in enumerate(zip(model.get_weights(), expected["final_weights"])):
