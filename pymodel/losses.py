@@ -6,11 +6,13 @@ losses run in C; a custom Python function ``fn(y_true, y_pred)`` is wrapped in
 :class:`LossFunctionWrapper`. Reduction is Keras's SUM_OVER_BATCH_SIZE:
 ``L = sum_i w_i l_i / N`` with N the number of samples (not the sum of weights).
 
-Logits shortcut: with a sigmoid/softmax output and a crossentropy loss, Keras
-computes the loss from the pre-activation ``z`` (no clipping). The trainer then
-asks for ``descriptor(from_logits=True)`` and gets the fused gradient
-``sigmoid(z) - y`` / ``softmax(z) - y`` straight from the C kernel; this is
-valid because d/dz of the crossentropy of act(z) collapses to that difference.
+Logits shortcut: when the output comes from a sigmoid or softmax, Keras computes
+every crossentropy (BCE, CCE, SCCE; losses and metrics; whatever ``from_logits``
+says) from the pre-activation ``z`` (no clipping): BCE of a softmax output is the
+sigmoid crossentropy of its logits. The trainer then asks for
+``descriptor(from_logits=True)`` and gets d loss/d z straight from the C kernel
+(``sigmoid(z) - y`` / ``softmax(z) - y``, the crossentropy-with-logits gradient),
+so the activation's own backward is skipped.
 """
 from __future__ import annotations
 
