@@ -279,3 +279,43 @@ def test_every_more_fixture_is_replayed():
     kinds = {c["kind"] for c in CASES.values()}
     assert kinds == {"train", "summary", "session", "from_json"}
     assert len(TRAIN) >= 40
+
+
+def _nadam_run(layers):
+    """fit, two train_on_batch calls on new batch shapes, fit, recompile, fit (recorded in tf-keras)."""
+    x = np.array([[1., 2.], [0.5, -1.], [0.2, 0.3]], np.float32)
+    y = np.array([[1.], [0.], [2.]], np.float32)
+    model = keras.models.Sequential(layers)
+    model.set_weights([np.full(w.shape, 0.5, np.float32) for w in model.get_weights()])
+    model.compile(keras.optimizers.Nadam(0.1), "mse")
+    losses = [model.fit(x, y, epochs=4, batch_size=2, verbose=0, shuffle=False).history["loss"]]
+    model.train_on_batch(x[:1], y[:1])
+    model.train_on_batch(x[:2], y[:2])
+    losses.append(model.fit(x, y, epochs=2, batch_size=2, verbose=0, shuffle=False)
+                  .history["loss"])
+    model.compile(model.optimizer, "mse")
+    losses.append(model.fit(x, y, epochs=3, batch_size=3, verbose=0, shuffle=False)
+                  .history["loss"])
+    return losses, model.get_weights()
+
+
+def test_nadam_follows_tf_keras_traced_u_product_through_fit_train_on_batch_and_recompile():
+    keras.backend.clear_session()
+    losses, weights = _nadam_run([keras.layers.Dense(1, input_dim=2)])
+    expected = [[0.9859244227409363, 0.8382999300956726, 0.7904914021492004, 0.7504040598869324],
+                [0.6696785092353821, 0.6400784850120544],
+                [0.6002588868141174, 0.5894693732261658, 0.5783050656318665]]
+    for got, want in zip(losses, expected):
+        np.testing.assert_allclose(got, want, rtol=1e-5)
+    np.testing.assert_allclose(weights[0], [[0.03849909454584122], [0.2446809560060501]],
+                               rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(weights[1], [0.7782769203186035], rtol=1e-5)
+
+
+def test_nadam_in_fit_with_a_single_variable_divides_by_zero_as_tf_keras_does():
+    # The only variable reads the cached product (1.0) at the first step: 1 - u_product = 0.
+    keras.backend.clear_session()
+    with np.errstate(all="ignore"):
+        losses, weights = _nadam_run([keras.layers.Dense(1, use_bias=False, input_dim=2)])
+    assert np.isinf(losses[0][0]) and np.isnan(losses[0][1:]).all()
+    assert np.isnan(weights[0]).all()
