@@ -158,8 +158,7 @@ def test_more_fixture_training_matches_keras_history_weights_and_results(name):
         assert len(history.history[key]) == len(values)
         close(history.history[key], values, case, f"history[{key}]")
     assert history.params == expected["history_params"]
-    if "history_epoch" in expected:
-        assert history.epoch == expected["history_epoch"]
+    assert history.epoch == expected["history_epoch"]
     assert model.optimizer.get_config() == case["compile"]["optimizer_config"]  # after fit
     assert model.metrics_names == expected["metrics_names"]
     for i, (w, e) in enumerate(zip(model.get_weights(), expected["final_weights"])):
