@@ -239,6 +239,11 @@ class _ConfusionMetric(Metric):
                 "class_id": self.class_id}
 
 
+def _unique(cls) -> str:
+    """Keras's name for a metric created without one: ``auc``, ``auc_1`` ... per session."""
+    return backend.unique_object_name(backend.to_snake_case(cls.__name__))
+
+
 def _divide_no_nan(a, b):
     a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
     return np.divide(a, b, out=np.zeros_like(a), where=b != 0)
@@ -247,12 +252,11 @@ def _divide_no_nan(a, b):
 class Precision(_ConfusionMetric):
     """``tp / (tp + fp)`` at ``thresholds`` (default 0.5)."""
 
-    def __init__(self, thresholds=None, top_k=None, class_id=None, name="precision",
-                 dtype=None):
+    def __init__(self, thresholds=None, top_k=None, class_id=None, name=None, dtype=None):
         self.init_thresholds = thresholds
         default = 0.5 if top_k is None else -np.inf
         super().__init__(default if thresholds is None else thresholds, top_k, class_id,
-                         name or "precision", dtype)
+                         name or _unique(type(self)), dtype)
 
     def result(self):
         value = _divide_no_nan(self.tp, self.tp + self.fp).astype(np.float32)
@@ -265,8 +269,8 @@ class Precision(_ConfusionMetric):
 class Recall(Precision):
     """``tp / (tp + fn)`` at ``thresholds`` (default 0.5)."""
 
-    def __init__(self, thresholds=None, top_k=None, class_id=None, name="recall", dtype=None):
-        super().__init__(thresholds, top_k, class_id, name or "recall", dtype)
+    def __init__(self, thresholds=None, top_k=None, class_id=None, name=None, dtype=None):
+        super().__init__(thresholds, top_k, class_id, name, dtype)
 
     def result(self):
         value = _divide_no_nan(self.tp, self.tp + self.fn).astype(np.float32)
@@ -282,7 +286,7 @@ class AUC(_ConfusionMetric):
     """
 
     def __init__(self, num_thresholds=200, curve="ROC", summation_method="interpolation",
-                 name="auc", dtype=None, thresholds=None, multi_label=False, num_labels=None,
+                 name=None, dtype=None, thresholds=None, multi_label=False, num_labels=None,
                  label_weights=None, from_logits=False):
         if multi_label:
             raise ValueError(f"pymodel's AUC does not support multi_label=True. "
@@ -297,7 +301,8 @@ class AUC(_ConfusionMetric):
         self.summation_method, self.from_logits = str(summation_method).lower(), from_logits
         self.multi_label, self.num_labels, self.label_weights = multi_label, num_labels, None
         self._given_thresholds = thresholds
-        super().__init__([0.0 - eps] + inner + [1.0 + eps], name=name or "auc", dtype=dtype)
+        super().__init__([0.0 - eps] + inner + [1.0 + eps], name=name or _unique(type(self)),
+                         dtype=dtype)
 
     def update_state(self, y_true, y_pred, sample_weight=None) -> None:
         if self.from_logits:

@@ -237,8 +237,11 @@ def build_metrics(model, y_shape: tuple, out_shape: tuple) -> list:
 
     As tf-keras's MetricsContainer: "accuracy" is resolved from the shapes; only
     ``weighted_metrics`` see sample/class weights (flag ``_weighted``); a weighted
-    metric whose name is taken gets the prefix ``weighted_``.
+    metric whose name is taken gets the prefix ``weighted_``. Built once per
+    ``compile`` and reused by every fit/evaluate (so ``"AUC"`` stays ``auc``).
     """
+    if getattr(model, "_metric_objects", None) is not None:
+        return model._metric_objects
     specs = model._compiled_metrics
     first_weighted = getattr(model, "_first_weighted_metric", len(specs))
     result, names = [], set()
@@ -252,6 +255,7 @@ def build_metrics(model, y_shape: tuple, out_shape: tuple) -> list:
             metric.name = "weighted_" + metric.name
         names.add(metric.name)
         result.append(metric)
+    model._metric_objects = result
     return result
 
 

@@ -298,6 +298,7 @@ class Sequential:
                                 "steps_per_execution": steps_per_execution,
                                 "jit_compile": jit_compile}
         self._trackers = None
+        self._metric_objects = None  # built by the first step (training.build_metrics)
         self._invalidate()
 
     def get_compile_config(self) -> dict | None:
