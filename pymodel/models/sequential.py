@@ -83,6 +83,7 @@ class Sequential:
         if not self._layers:
             self._input_layer = None
             self._build_input_shape = None
+            self.__dict__.pop("_inferred_input_dtype", None)
             self.built = False
 
     @property
@@ -230,7 +231,8 @@ class Sequential:
             # tf-keras builds a deferred model as a graph on an Input named after the
             # first layer, which its config then lists (and no build_input_shape).
             input_layer = InputLayer(batch_input_shape=self._build_input_shape,
-                                     name=f"{self._layers[0].name}_input", dtype=self._dtype())
+                                     name=f"{self._layers[0].name}_input",
+                                     dtype=getattr(self, "_inferred_input_dtype", self._dtype()))
         if input_layer is not None:
             layers.insert(0, serialize_layer(input_layer))
         return {"name": self.name, "layers": layers}
@@ -380,6 +382,8 @@ class Sequential:
             raise ValueError(f'Sequential model "{self.name}" has no layers to run.')
         if not self.built:
             self.build((None,) + x.shape[1:])
+            if x.dtype.kind in "iu":  # tf-keras's inferred Input keeps integer data's dtype
+                self._inferred_input_dtype = x.dtype.name
         expected = self._input_shape()
         if expected is None:
             expected = (None,) + tuple(self._layers[0].input_shape[1:])
