@@ -25,6 +25,7 @@ class Sequential:
         self._layers: list[Layer] = []
         self._input_layer: InputLayer | None = None
         self._build_input_shape = None
+        self._inferred_input_dtype = None  # integer data that built a deferred model
         self.built = False
         self.optimizer = None
         self.loss = None
@@ -83,7 +84,7 @@ class Sequential:
         if not self._layers:
             self._input_layer = None
             self._build_input_shape = None
-            self.__dict__.pop("_inferred_input_dtype", None)
+            self._inferred_input_dtype = None
             self.built = False
 
     @property
@@ -232,7 +233,7 @@ class Sequential:
             # first layer, which its config then lists (and no build_input_shape).
             input_layer = InputLayer(batch_input_shape=self._build_input_shape,
                                      name=f"{self._layers[0].name}_input",
-                                     dtype=getattr(self, "_inferred_input_dtype", self._dtype()))
+                                     dtype=self._inferred_input_dtype or self._dtype())
         if input_layer is not None:
             layers.insert(0, serialize_layer(input_layer))
         return {"name": self.name, "layers": layers}
