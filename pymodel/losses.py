@@ -322,7 +322,7 @@ def cosine_similarity(y_true, y_pred, axis=-1):
 
 
 def _cosine_similarity_gradient(y_true, y_pred):
-    """d/dp of -(u . p)/|p| with u = y/|y|: -(u - (u . p̂) p̂)/|p| (the norm is constant when floored)."""
+    """d/dp of -(u . p)/|p|, u = y/|y|: -(u - (u . p̂) p̂)/|p| (norm constant when floored)."""
     u = _unit(np.asarray(y_true, np.float64))[0]
     unit_p, norm, moving = _unit(np.asarray(y_pred, np.float64))
     dot = np.sum(u * unit_p, axis=-1, keepdims=True)

@@ -61,7 +61,7 @@ def sparse_top_k_categorical_accuracy(y_true, y_pred, k: int = 5) -> np.ndarray:
 
 
 def cosine_similarity(y_true, y_pred, axis: int = -1) -> np.ndarray:
-    """Sum of the l2-normalised ``y_true * y_pred`` (norms floored at 1e-6, as tf.nn.l2_normalize)."""
+    """Sum of l2-normalised ``y_true * y_pred`` (norms floored at 1e-6, as tf l2_normalize)."""
     def unit(v):
         v = np.asarray(v, np.float64)
         return v / np.sqrt(np.maximum(np.sum(v * v, axis=axis, keepdims=True), 1e-12))

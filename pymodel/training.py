@@ -131,7 +131,7 @@ class Step:
         return float(total) / rows * self.model._loss_weight, pred2, y2
 
     def _with_logits(self, out: np.ndarray) -> np.ndarray:
-        """``out`` carrying ``_keras_logits`` (as Keras's sigmoid/softmax outputs do) for metrics."""
+        """``out`` carrying ``_keras_logits`` (as Keras's sigmoid/softmax outputs) for metrics."""
         if not self.has_logits:
             return out
         z = self.plan.layers[-1].logits(self.plan.buffers(out.shape[0])[-1],

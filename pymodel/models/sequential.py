@@ -557,7 +557,7 @@ class Sequential:
 
 
 def _with_class_weights(w, y, class_weight: dict) -> np.ndarray:
-    """Sample weights times ``class_weight[label]`` (label: argmax of one-hot rows, or the value)."""
+    """Sample weights times ``class_weight[label]`` (argmax of one-hot rows, or the value)."""
     y = np.asarray(y)
     labels = np.argmax(y, axis=-1) if y.ndim > 1 and y.shape[-1] > 1 else y.reshape(-1)
     cw = np.array([class_weight.get(int(c), 1.0) for c in labels.astype(np.int64)])

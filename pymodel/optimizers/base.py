@@ -72,8 +72,8 @@ class Optimizer:
         for key in kwargs:
             if key in ("decay", "gradient_aggregator", "gradient_transformers"):
                 raise ValueError(
-                    f"{key} is deprecated in the new TF-Keras optimizer, please check the docstring "
-                    "for valid arguments, or use the legacy optimizer, e.g., "
+                    f"{key} is deprecated in the new TF-Keras optimizer, please check the "
+                    "docstring for valid arguments, or use the legacy optimizer, e.g., "
                     f"tf.keras.optimizers.legacy.{type(self).__name__}.")
             raise TypeError(f"{key} is not a valid argument, kwargs should be empty  for "
                             "`optimizer_experimental.Optimizer`.")
