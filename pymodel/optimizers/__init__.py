@@ -3,17 +3,20 @@ from __future__ import annotations
 
 from pymodel.optimizers import legacy
 from pymodel.optimizers.base import Optimizer
-from pymodel.optimizers.rules import SGD, Adagrad, Adam, Adamax, Nadam, RMSprop
+from pymodel.optimizers.rules import (SGD, Adadelta, Adagrad, Adam, Adamax, AdamW, Lion, Nadam,
+                                     RMSprop)
 
 try:  # learning-rate schedules live in pymodel/schedules.py
     from pymodel import schedules
 except ImportError:  # pragma: no cover - before that module exists
     schedules = None
 
-__all__ = ["Optimizer", "SGD", "Adagrad", "RMSprop", "Adam", "Adamax", "Nadam", "legacy",
+__all__ = ["Optimizer", "SGD", "Adagrad", "RMSprop", "Adam", "Adamax", "Nadam", "AdamW",
+           "Adadelta", "Lion", "legacy",
            "schedules", "get", "serialize", "deserialize"]
 
-_CLASSES = {c.__name__.lower(): c for c in (SGD, Adagrad, RMSprop, Adam, Adamax, Nadam)}
+_CLASSES = {c.__name__.lower(): c for c in (SGD, Adagrad, RMSprop, Adam, Adamax, Nadam, AdamW,
+                                             Adadelta, Lion)}
 
 
 def serialize(optimizer: Optimizer) -> dict:
@@ -27,8 +30,8 @@ def deserialize(config: dict, custom_objects: dict | None = None, use_legacy_opt
     inner = dict(config.get("config", {}))
     use_legacy = use_legacy_optimizer or inner.get("is_legacy_optimizer", False) or \
         "decay" in inner
-    table = {k: getattr(legacy, c.__name__) for k, c in _CLASSES.items()} if use_legacy \
-        else _CLASSES
+    table = {k: getattr(legacy, c.__name__) for k, c in _CLASSES.items()
+             if hasattr(legacy, c.__name__)} if use_legacy else _CLASSES
     cls = table.get(name.lower())
     if cls is None:
         raise ValueError(f"Unknown optimizer: '{name}'. Please ensure you are using a "

@@ -66,6 +66,7 @@ Adagrad = _legacy(rules.Adagrad)
 RMSprop = _legacy(rules.RMSprop)
 Adam = _legacy(rules.Adam)
 Adamax = _legacy(rules.Adamax)
+Adadelta = _legacy(rules.Adadelta)
 
 
 class Nadam(_Legacy, rules.Nadam):

@@ -203,3 +203,68 @@ class Nadam(Optimizer):
     def get_config(self):
         return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2,
                 "epsilon": self.epsilon}
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay on by default (``weight_decay=0.004``)."""
+
+    def __init__(self, learning_rate=0.001, weight_decay=0.004, beta_1=0.9, beta_2=0.999,
+                 epsilon=1e-7, amsgrad=False, name="AdamW", **kwargs):
+        super().__init__(learning_rate=learning_rate, beta_1=beta_1, beta_2=beta_2,
+                         epsilon=epsilon, amsgrad=amsgrad, name=name,
+                         weight_decay=weight_decay, **kwargs)
+        if self.weight_decay is None:
+            raise ValueError("Missing value of `weight_decay` which is required and must be a "
+                             "float value.")
+
+
+class Adadelta(Optimizer):
+    """``a = rho*a + (1-rho)*g^2``; ``d = -sqrt(ad + eps)/sqrt(a + eps)*g``;
+    ``ad = rho*ad + (1-rho)*d^2``; ``w += lr*d``.
+
+    NOTE: NumPy in the variable dtype (no C kernel yet); Adadelta is rare in
+    Sequential scripts and one step is a handful of vector operations.
+    """
+
+    slot_names = ("accumulated_grad", "accumulated_delta_var")
+
+    def __init__(self, learning_rate=0.001, rho=0.95, epsilon=1e-7, name="Adadelta", **kwargs):
+        super().__init__(name=name, learning_rate=learning_rate, **kwargs)
+        self.rho, self.epsilon = rho, epsilon
+
+    def _update(self, i, w, g, lr, t):
+        acc = self._slots["accumulated_grad"][i]
+        acc_delta = self._slots["accumulated_delta_var"][i]
+        rho, eps = self.rho, self.epsilon
+        acc[...] = rho * acc + (1 - rho) * g * g
+        delta = -np.sqrt(acc_delta + eps) * g / np.sqrt(acc + eps)
+        acc_delta[...] = rho * acc_delta + (1 - rho) * delta * delta
+        w += w.dtype.type(lr) * delta
+
+    def get_config(self):
+        return {**super().get_config(), "rho": self.rho, "epsilon": self.epsilon}
+
+
+class Lion(Optimizer):
+    """``w -= lr*sign(b1*m + (1-b1)*g)``; ``m = b2*m + (1-b2)*g`` (Chen et al. 2023).
+
+    NOTE: NumPy in the variable dtype (no C kernel yet).
+    Reference: Chen et al. 2023, arXiv:2302.06675.
+    """
+
+    slot_names = ("momentum",)
+
+    def __init__(self, learning_rate=0.0001, beta_1=0.9, beta_2=0.99, name="Lion", **kwargs):
+        super().__init__(name=name, learning_rate=learning_rate, **kwargs)
+        if beta_1 <= 0 or beta_1 > 1:
+            raise ValueError(f"`beta_1`={beta_1} must be between ]0, 1]. Otherwise, the "
+                             "optimizer degenerates to SignSGD.")
+        self.beta_1, self.beta_2 = beta_1, beta_2
+
+    def _update(self, i, w, g, lr, t):
+        m = self._slots["momentum"][i]
+        w -= w.dtype.type(lr) * np.sign(m * self.beta_1 + g * (1.0 - self.beta_1))
+        m[...] = m * self.beta_2 + g * (1.0 - self.beta_2)
+
+    def get_config(self):
+        return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2}
