@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from pymodel.optimizers import legacy
 from pymodel.optimizers.base import Optimizer
-from pymodel.optimizers.rules import (SGD, Adadelta, Adagrad, Adam, Adamax, AdamW, Lion, Nadam,
-                                     RMSprop)
+from pymodel.optimizers.rules import (SGD, Adadelta, Adagrad, Adam, Adamax, AdamW, Ftrl, Lion,
+                                     Nadam, RMSprop)
 
 try:  # learning-rate schedules live in pymodel/schedules.py
     from pymodel import schedules
@@ -12,11 +12,11 @@ except ImportError:  # pragma: no cover - before that module exists
     schedules = None
 
 __all__ = ["Optimizer", "SGD", "Adagrad", "RMSprop", "Adam", "Adamax", "Nadam", "AdamW",
-           "Adadelta", "Lion", "legacy",
+           "Adadelta", "Ftrl", "Lion", "legacy",
            "schedules", "get", "serialize", "deserialize"]
 
 _CLASSES = {c.__name__.lower(): c for c in (SGD, Adagrad, RMSprop, Adam, Adamax, Nadam, AdamW,
-                                             Adadelta, Lion)}
+                                             Adadelta, Ftrl, Lion)}
 
 
 def serialize(optimizer: Optimizer) -> dict:

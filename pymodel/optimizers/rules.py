@@ -268,3 +268,63 @@ class Lion(Optimizer):
 
     def get_config(self):
         return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2}
+
+
+class Ftrl(Optimizer):
+    """Follow-the-regularized-leader (McMahan et al. 2013), as tf-keras's ``update_step``.
+
+    ``n' = n + g^2``; ``z += g + 2*l2s*w - (n'^-p - n^-p)/lr * w`` (p = learning_rate_power);
+    ``w = (clip(z, -l1, l1) - z) / (n'^-p/lr + 2*(l2 + beta/(2 lr)))``; ``n = n'``.
+    NOTE: NumPy in the variable dtype (no C kernel yet).
+    """
+
+    slot_names = ("accumulator", "linear")
+
+    def __init__(self, learning_rate=0.001, learning_rate_power=-0.5,
+                 initial_accumulator_value=0.1, l1_regularization_strength=0.0,
+                 l2_regularization_strength=0.0, l2_shrinkage_regularization_strength=0.0,
+                 beta=0.0, name="Ftrl", **kwargs):
+        super().__init__(name=name, learning_rate=learning_rate, **kwargs)
+        for key, value in (("initial_accumulator_value", initial_accumulator_value),
+                           ("l1_regularization_strength", l1_regularization_strength),
+                           ("l2_regularization_strength", l2_regularization_strength),
+                           ("l2_shrinkage_regularization_strength",
+                            l2_shrinkage_regularization_strength)):
+            if value < 0.0:
+                raise ValueError(f"`{key}` needs to be positive or zero. Received: "
+                                 f"{key}={value}.")
+        if learning_rate_power > 0.0:
+            raise ValueError("`learning_rate_power` needs to be negative or zero. Received: "
+                             f"learning_rate_power={learning_rate_power}.")
+        self.learning_rate_power = learning_rate_power
+        self.initial_accumulator_value = initial_accumulator_value
+        self.l1_regularization_strength = l1_regularization_strength
+        self.l2_regularization_strength = l2_regularization_strength
+        self.l2_shrinkage_regularization_strength = l2_shrinkage_regularization_strength
+        self.beta = beta
+
+    def _init_slot(self, name, variable):
+        value = self.initial_accumulator_value if name == "accumulator" else 0.0
+        return np.full(variable.shape, value, dtype=variable.dtype)
+
+    def _update(self, i, w, g, lr, t):
+        accum, linear = self._slots["accumulator"][i], self._slots["linear"][i]
+        lr = w.dtype.type(lr)
+        power = -self.learning_rate_power
+        l2 = self.l2_regularization_strength + self.beta / (2.0 * lr)
+        new_accum = accum + g * g
+        linear += (g + 2 * self.l2_shrinkage_regularization_strength * w
+                   - (new_accum ** power - accum ** power) / lr * w)
+        quadratic = new_accum ** power / lr + 2 * l2
+        l1 = self.l1_regularization_strength
+        w[...] = (np.clip(linear, -l1, l1) - linear) / quadratic
+        accum[...] = new_accum
+
+    def get_config(self):
+        return {**super().get_config(), "learning_rate_power": self.learning_rate_power,
+                "initial_accumulator_value": self.initial_accumulator_value,
+                "l1_regularization_strength": self.l1_regularization_strength,
+                "l2_regularization_strength": self.l2_regularization_strength,
+                "l2_shrinkage_regularization_strength":
+                    self.l2_shrinkage_regularization_strength,
+                "beta": self.beta}
