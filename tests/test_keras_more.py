@@ -318,3 +318,11 @@ def test_nadam_in_fit_with_a_single_variable_divides_by_zero_as_tf_keras_does():
         losses, weights = _nadam_run([keras.layers.Dense(1, use_bias=False, input_dim=2)])
     assert np.isinf(losses[0][0]) and np.isnan(losses[0][1:]).all()
     assert np.isnan(weights[0]).all()
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_relu_gives_positive_zero_for_negative_inputs_as_tf_nn_relu(dtype):
+    x = np.array([[-3.0, -0.5, -0.0, 0.0, 2.0]], dtype)
+    y = np.asarray(keras.activations.relu(x))
+    assert y.tolist() == [[0.0, 0.0, 0.0, 0.0, 2.0]]
+    assert not np.signbit(y).any()
