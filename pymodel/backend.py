@@ -42,6 +42,16 @@ def set_epsilon(value: float) -> None:
     _EPSILON = float(value)
 
 
+def image_data_format() -> str:
+    """``'channels_last'``, Keras's default layout (the only one pymodel's layers use)."""
+    return "channels_last"
+
+
+def cast_to_floatx(x) -> np.ndarray:
+    """``x`` as a NumPy array of the floatx dtype."""
+    return np.asarray(x, dtype=_FLOATX)
+
+
 def get_uid(prefix: str = "") -> int:
     """One-based counter per prefix (``input_1``, ``input_2`` ...), as tf-keras's ``get_uid``."""
     with _NAME_LOCK:

@@ -41,7 +41,9 @@ def deserialize(config: dict, custom_objects: dict | None = None) -> Layer:
     if cls is None:
         raise ValueError(f"Unknown layer: '{name}'. Please ensure you are using a "
                          "`keras.utils.custom_object_scope` and that this object is included "
-                         "in the scope." + did_you_mean(name, _CLASSES))
+                         "in the scope. "
+                         "See https://www.tensorflow.org/guide/keras/save_and_serialize"
+                         "#registering_the_custom_object for details." + did_you_mean(name, _CLASSES))
     return cls.from_config(dict(config.get("config", {})))
 
 

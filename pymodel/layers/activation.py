@@ -43,6 +43,11 @@ class Activation(Layer):
         from pymodel._native import activations as kernels
         return kernels.backward(self._desc, x, buf["y"], dy, out=buf["dx"])
 
+    def activation_backward(self, buf, x, dy):
+        """d/dx of a loss whose gradient with respect to this layer's output is ``dy``."""
+        from pymodel._native import activations as kernels
+        return kernels.backward(self._desc, x, buf["y"], dy)
+
     def logits(self, buf, x):
         return x if self.output_activation() else None
 

@@ -126,6 +126,12 @@ class Dense(Layer):
             need_dx=need_dx, need_db=self.use_bias, work=buf["work"])
         return None if dx is None else dx.reshape(x.shape)
 
+    def activation_backward(self, buf, x, dy):
+        """d/dz of a loss whose gradient with respect to this layer's output is ``dy``."""
+        from pymodel._native import activations as kernels
+        return kernels.backward(self._desc, buf["z"], buf["y"], dy.reshape(buf["z"].shape)
+                                ).reshape(dy.shape)
+
     def logits(self, buf, x):
         return buf["z"] if self.output_activation() else None
 

@@ -12,6 +12,7 @@ class InputLayer(Layer):
     def __init__(self, input_shape=None, batch_size=None, dtype=None, input_tensor=None,
                  sparse=None, name=None, ragged=None, type_spec=None, **kwargs):
         batch_input_shape = kwargs.pop("batch_input_shape", None)
+        kwargs.pop("optional", None)  # tf-keras 2.16+ JSON writes "optional": false
         if kwargs:
             raise TypeError("Keyword argument not understood:", next(iter(kwargs)))
         if input_shape is not None and batch_input_shape is not None:

@@ -8,13 +8,14 @@ import warnings
 import numpy as np
 
 from pymodel import backend, interrupts, losses, optimizers, training, validation
-from pymodel.errors import NotCompiledError
 from pymodel.layers import Layer
 from pymodel.layers import serialize as serialize_layer
 from pymodel.layers.input_layer import InputLayer
 from pymodel.models import summary as summary_mod
 
-KERAS_VERSION = "2.12.0"
+# NOTE: the JSON layout is 2.10-2.12's, but the version tag is the tf-keras the reference
+# recordings were made with, so that to_json() matches them text for text.
+KERAS_VERSION = "2.21.0"
 
 
 class Sequential:
@@ -46,6 +47,7 @@ class Sequential:
         self._layers: list[Layer] = []
         self._input_layer: InputLayer | None = None
         self._build_input_shape = None
+        self._inferred_input_dtype = None  # integer data that built a deferred model
         self.built = False
         self.optimizer = None
         self.loss = None
@@ -53,7 +55,7 @@ class Sequential:
         self._compiled_metrics: list = []
         self._compile_config = None
         self._loss_weight = 1.0
-        self._trackers: list = []
+        self._trackers: list | None = None  # the compiled metrics, once a step has built them
         self._rng: np.random.Generator | None = None
         self._steps: dict = {}
         self._plans: dict = {}
@@ -109,6 +111,7 @@ class Sequential:
         if not self._layers:
             self._input_layer = None
             self._build_input_shape = None
+            self._inferred_input_dtype = None
             self.built = False
 
     @property
@@ -122,7 +125,7 @@ class Sequential:
     def output_shape(self) -> tuple:
         """``(None, ...)`` of the model output."""
         self._require_built()
-        return (None,) + self._output_shape(self.input_shape[1:])
+        return self.input_shape[:1] + self._output_shape(self.input_shape[1:])
 
     @property
     def trainable(self) -> bool:
@@ -177,16 +180,25 @@ class Sequential:
         self._plans.clear()
 
     # ------------------------------------------------------------------ weights
+    def _assert_weights_created(self) -> None:
+        if not self.built:
+            raise ValueError(f"Weights for model '{self.name}' have not yet been created. "
+                             "Weights are created when the model is first called on inputs or "
+                             "`build()` is called with an `input_shape`.")
+
     @property
     def weights(self) -> list:
+        self._assert_weights_created()
         return [w for layer in self._layers for w in layer.weights]
 
     @property
     def trainable_weights(self) -> list:
+        self._assert_weights_created()
         return [w for layer in self._layers for w in layer.trainable_weights]
 
     @property
     def non_trainable_weights(self) -> list:
+        self._assert_weights_created()
         return [w for layer in self._layers for w in layer.non_trainable_weights]
 
     trainable_variables = trainable_weights
@@ -199,18 +211,17 @@ class Sequential:
     def set_weights(self, weights) -> None:
         """Set every weight from a list in :meth:`get_weights` order (count and shapes must match)."""
         weights = list(weights)
-        expected = len(self.weights)
-        if len(weights) != expected:
+        params = self.weights
+        if len(weights) != len(params):
             raise ValueError(f"You called `set_weights(weights)` on layer \"{self.name}\" with a "
                              f"weight list of length {len(weights)}, but the layer was expecting "
-                             f"{expected} weights.")
-        for param, value in zip(self.weights, weights):  # check all before writing any
+                             f"{len(params)} weights. Provided weights: {weights!s:.50}...")
+        for param, value in zip(params, weights):  # check all before writing any
             if np.shape(value) != param.shape:
-                layer = param.name.split("/")[0]
-                raise ValueError(f"Layer {layer} weight shape {param.shape} is not compatible "
+                raise ValueError(f"Layer {self.name} weight shape {param.shape} is not compatible "
                                  f"with provided weight shape {np.shape(value)}.")
         values = [validation.as_array(f"weights[{i}]", value, param.dtype, finite=False)
-                  for i, (param, value) in enumerate(zip(self.weights, weights))]
+                  for i, (param, value) in enumerate(zip(params, weights))]
         i = 0
         for layer in self._layers:
             k = len(layer.weights)
@@ -218,7 +229,10 @@ class Sequential:
             i += k
 
     def count_params(self) -> int:
-        self._require_built()
+        if not self.built:
+            raise ValueError(
+                f"You tried to call `count_params` on layer {self.name}, but the layer isn't "
+                f"built. You can build it manually via: `{self.name}.build(batch_input_shape)`.")
         return sum(layer.count_params() for layer in self._layers)
 
     def get_layer(self, name: str | None = None, index: int | None = None) -> Layer:
@@ -255,12 +269,16 @@ class Sequential:
 
     def get_config(self) -> dict:
         layers = [serialize_layer(layer) for layer in self._layers]
-        if self._input_layer is not None:
-            layers.insert(0, serialize_layer(self._input_layer))
-        config = {"name": self.name, "layers": layers}
-        if self._input_layer is None and self._build_input_shape is not None:
-            config["build_input_shape"] = self._build_input_shape
-        return config
+        input_layer = self._input_layer
+        if input_layer is None and self._build_input_shape is not None and self._layers:
+            # tf-keras builds a deferred model as a graph on an Input named after the
+            # first layer, which its config then lists (and no build_input_shape).
+            input_layer = InputLayer(batch_input_shape=self._build_input_shape,
+                                     name=f"{self._layers[0].name}_input",
+                                     dtype=self._inferred_input_dtype or self._dtype())
+        if input_layer is not None:
+            layers.insert(0, serialize_layer(input_layer))
+        return {"name": self.name, "layers": layers}
 
     @classmethod
     def from_config(cls, config, custom_objects: dict | None = None) -> "Sequential":
@@ -326,12 +344,14 @@ class Sequential:
             ...               loss="mse", metrics=["mae"])  # doctest: +SKIP
         """
         self.optimizer = optimizers.get(optimizer)
+        self.optimizer._reset_train_function()
         self.loss = loss
         self.compiled_loss = None
         if isinstance(metrics, dict):
             metrics = [m for group in metrics.values() for m in (
                 group if isinstance(group, (list, tuple)) else [group])]
         self._compiled_metrics = list(metrics or []) + list(weighted_metrics or [])
+        self._first_weighted_metric = len(metrics or [])
         if isinstance(loss_weights, dict):
             loss_weights = next(iter(loss_weights.values()), 1.0)
         if isinstance(loss_weights, (list, tuple)):
@@ -342,7 +362,8 @@ class Sequential:
                                 "run_eagerly": run_eagerly,
                                 "steps_per_execution": steps_per_execution,
                                 "jit_compile": jit_compile}
-        self._trackers = []
+        self._trackers = None
+        self._metric_objects = None  # built by the first step (training.build_metrics)
         self._invalidate()
 
     def get_compile_config(self) -> dict | None:
@@ -380,8 +401,8 @@ class Sequential:
     @property
     def metrics(self) -> list:
         from pymodel.metrics import Mean
-        if self.optimizer is None:
-            return []
+        if self.optimizer is None or self._trackers is None:
+            return []  # as tf-keras: empty until fit/evaluate/train_on_batch built them
         return [Mean(name="loss")] + list(self._trackers)
 
     @property
@@ -413,7 +434,7 @@ class Sequential:
     # ------------------------------------------------------------------ data
     def _check_compiled(self) -> None:
         if self.optimizer is None:
-            raise NotCompiledError("You must compile your model before training/testing. Use "
+            raise RuntimeError("You must compile your model before training/testing. Use "
                                    "`model.compile(optimizer, loss)`.")
 
     def _inputs(self, x, name: str = "x") -> np.ndarray:
@@ -428,6 +449,8 @@ class Sequential:
         validation.check_not_empty(name, x)
         if not self.built:
             self.build((None,) + x.shape[1:])
+            if x.dtype.kind in "iu":  # tf-keras's inferred Input keeps integer data's dtype
+                self._inferred_input_dtype = x.dtype.name
         expected = self._input_shape()
         if expected is None:
             expected = (None,) + tuple(self._layers[0].input_shape[1:])
@@ -456,10 +479,7 @@ class Sequential:
         validation.check_targets(y, out_shape, loss)
         self._y_shape = y.shape
         if class_weight is not None:
-            labels = np.argmax(y, axis=-1) if y.ndim > 1 and y.shape[-1] > 1 else y.reshape(-1)
-            cw = np.array([class_weight.get(int(c), 1.0) for c in labels.astype(np.int64)])
-            validation.check_finite("class_weight", cw.astype(np.float64))
-            w = cw if w is None else w * cw
+            w = _with_class_weights(w, y, class_weight)
         y = loss.prepare_targets(y, out_shape, self._dtype())
         if w is not None:
             if len(out_shape) > 2:
@@ -531,7 +551,8 @@ class Sequential:
         if class_weight is not None and not isinstance(class_weight, dict):
             raise TypeError("`class_weight` must be a dict mapping class indices to weights. "
                             f"Received: class_weight={class_weight!r:.80}")
-        x, y, w = self._targets(x, y, sample_weight, class_weight)
+        # class weights apply to the training part only (tf-keras splits before weighting)
+        x, y, w = self._targets(x, y, sample_weight, None)
         held_out = None
         if validation_data is not None:
             if not isinstance(validation_data, (list, tuple)) or len(validation_data) not in (2, 3):
@@ -552,11 +573,18 @@ class Sequential:
                     "`validation_split` argument.")
             held_out = (x[split_at:], y[split_at:], None if w is None else w[split_at:])
             x, y, w = x[:split_at], y[:split_at], None if w is None else w[:split_at]
+        if class_weight is not None:
+            if len(self._output_shape(x.shape[1:])) > 1:
+                raise ValueError("pymodel supports sample_weight / class_weight for outputs of "
+                                 "rank 2 only. Received: output shape "
+                                 f"{(None,) + self._output_shape(x.shape[1:])}")
+            w = np.ascontiguousarray(_with_class_weights(w, y, class_weight), dtype=self._dtype())
         if steps_per_epoch:
             batch_size = max(batch_size, math.ceil(x.shape[0] / steps_per_epoch))
         capacity = min(batch_size, x.shape[0])
         if shuffle == "batch":
             shuffle = True
+        self.optimizer._call_spec = None  # fit's batches: any size (see optimizers.Nadam)
         with interrupts.guarded():  # Ctrl-C waits for the current step to finish
             history = training.fit_loop(
                 self, x, y, w, batch_size=capacity, epochs=epochs,
@@ -612,13 +640,13 @@ class Sequential:
         return training.predict_loop(self, x, batch_size=batch_size, callbacks=cbs)
 
     def __call__(self, inputs, training: bool = False) -> np.ndarray:
-        """Run the model on an array (``training=True`` applies Dropout)."""
+        """Run the model on an array (``training=True`` applies Dropout); answers ``.numpy()``."""
         x = self._inputs(inputs)
         plan = self._plan(max(x.shape[0], 1), x.shape[1:])
-        return np.array(plan.forward(x, training=bool(training)))
+        return backend.as_tensor(np.array(plan.forward(x, training=bool(training))))
 
     def predict_on_batch(self, x) -> np.ndarray:
-        return self(x)
+        return np.asarray(self(x))
 
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None,
                        reset_metrics=True, return_dict=False):
@@ -627,6 +655,7 @@ class Sequential:
         x, y, w = self._targets(x, y, sample_weight, class_weight)
         step = self._step(x.shape[0], x.shape[1:], y.shape[1:])
         tracker = self._batch_tracker(step, reset_metrics)
+        self.optimizer._call_spec = x.shape[0]
         value, out = interrupts.deferred(step.train, x, y, w)
         return self._batch_logs(tracker.update(value, x.shape[0], y, out, w), return_dict)
 
@@ -658,7 +687,7 @@ class Sequential:
         return values[0] if len(values) == 1 else values
 
     def reset_metrics(self) -> None:
-        for metric in self._trackers:
+        for metric in self._trackers or []:
             metric.reset_state()
 
 
@@ -675,6 +704,15 @@ def _warn_if_not_finite(history, callbacks) -> None:
                           "data, or pass callbacks=[TerminateOnNaN()] to stop at the first bad "
                           "batch.", RuntimeWarning, stacklevel=3)
             return
+
+
+def _with_class_weights(w, y, class_weight: dict) -> np.ndarray:
+    """Sample weights times ``class_weight[label]`` (argmax of one-hot rows, or the value)."""
+    y = np.asarray(y)
+    labels = np.argmax(y, axis=-1) if y.ndim > 1 and y.shape[-1] > 1 else y.reshape(-1)
+    cw = np.array([class_weight.get(int(c), 1.0) for c in labels.astype(np.int64)])
+    validation.check_finite("class_weight", cw.astype(np.float64))
+    return cw if w is None else w * cw
 
 
 def _json_default(obj):

@@ -26,7 +26,8 @@ from __future__ import annotations
 
 from pymodel.optimizers import legacy
 from pymodel.optimizers.base import Optimizer
-from pymodel.optimizers.rules import SGD, Adagrad, Adam, Adamax, Nadam, RMSprop
+from pymodel.optimizers.rules import (SGD, Adadelta, Adagrad, Adam, Adamax, AdamW, Ftrl, Lion,
+                                     Nadam, RMSprop)
 from pymodel.validation import did_you_mean
 
 try:  # learning-rate schedules live in pymodel/schedules.py
@@ -34,10 +35,12 @@ try:  # learning-rate schedules live in pymodel/schedules.py
 except ImportError:  # pragma: no cover - before that module exists
     schedules = None
 
-__all__ = ["Optimizer", "SGD", "Adagrad", "RMSprop", "Adam", "Adamax", "Nadam", "legacy",
+__all__ = ["Optimizer", "SGD", "Adagrad", "RMSprop", "Adam", "Adamax", "Nadam", "AdamW",
+           "Adadelta", "Ftrl", "Lion", "legacy",
            "schedules", "get", "serialize", "deserialize"]
 
-_CLASSES = {c.__name__.lower(): c for c in (SGD, Adagrad, RMSprop, Adam, Adamax, Nadam)}
+_CLASSES = {c.__name__.lower(): c for c in (SGD, Adagrad, RMSprop, Adam, Adamax, Nadam, AdamW,
+                                             Adadelta, Ftrl, Lion)}
 
 
 def serialize(optimizer: Optimizer) -> dict:
@@ -51,13 +54,15 @@ def deserialize(config: dict, custom_objects: dict | None = None, use_legacy_opt
     inner = dict(config.get("config", {}))
     use_legacy = use_legacy_optimizer or inner.get("is_legacy_optimizer", False) or \
         "decay" in inner
-    table = {k: getattr(legacy, c.__name__) for k, c in _CLASSES.items()} if use_legacy \
-        else _CLASSES
+    table = {k: getattr(legacy, c.__name__) for k, c in _CLASSES.items()
+             if hasattr(legacy, c.__name__)} if use_legacy else _CLASSES
     cls = table.get(name.lower())
     if cls is None:
         raise ValueError(f"Unknown optimizer: '{name}'. Please ensure you are using a "
                          "`keras.utils.custom_object_scope` and that this object is included "
-                         "in the scope." + did_you_mean(name, [c.__name__ for c in table.values()]))
+                         "in the scope. "
+                         "See https://www.tensorflow.org/guide/keras/save_and_serialize"
+                         "#registering_the_custom_object for details." + did_you_mean(name, [c.__name__ for c in table.values()]))
     return cls.from_config(inner)
 
 
