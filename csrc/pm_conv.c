@@ -96,14 +96,5 @@ static char *pm_conv_align(void *work)
     int64_t oy = ((r) / (g)->ow) % (g)->oh; \
     int64_t b = (r) / (g)->ow / (g)->oh
 
-#define T float
-#define SUF f32
-#include "pm_conv_tmpl.inc"
-#undef T
-#undef SUF
-
-#define T double
-#define SUF f64
-#include "pm_conv_tmpl.inc"
-#undef T
-#undef SUF
+#define PM_TEMPLATE "pm_conv_tmpl.inc"
+#include "pm_instantiate.h"
