@@ -4,42 +4,20 @@ Each case fixes the initial weights and turns shuffling off, so the float32
 trajectory is deterministic (see the folder's README and record.py).
 """
 import json
-import pathlib
 
-import numpy as np
 import pytest
+from keras_replay import (
+    check_trained,
+    close,
+    close_weights,
+    data,
+    fit_kwargs,
+    load_cases,
+    prepared,
+    summary_text,
+)
 
-import pymodel as keras
-
-FIXTURES = sorted((pathlib.Path(__file__).parent / "fixtures" / "keras_cnn").glob("*.json"))
-CASES = {p.stem: json.loads(p.read_text()) for p in FIXTURES}
-
-
-def prepared(case):
-    keras.backend.clear_session()
-    model = keras.models.Sequential([getattr(keras.layers, e["class"])(**e["args"])
-                                     for e in case["model"]["layers"]])
-    model.set_weights([np.asarray(w, np.float32) for w in case["initial_weights"]])
-    c = case["compile"]
-    model.compile(optimizer=getattr(keras.optimizers, c["optimizer"])(**c["optimizer_args"]),
-                  loss=c["loss"], metrics=c["metrics"])
-    return model
-
-
-def data(case):
-    return np.asarray(case["X"], case["X_dtype"]), np.asarray(case["y"], case["y_dtype"])
-
-
-def close(actual, expected, case, what):
-    tol = case["tolerance"]
-    np.testing.assert_allclose(np.asarray(actual, np.float64), np.asarray(expected, np.float64),
-                               rtol=tol["rtol"], atol=tol["atol"], err_msg=what)
-
-
-def summary_text(model) -> str:
-    lines = []
-    model.summary(print_fn=lines.append)
-    return "\n".join(lines)
+CASES = load_cases("keras_cnn")
 
 
 def test_fixture_folder_holds_the_recorded_cases():
@@ -68,18 +46,7 @@ def test_cnn_fixture_training_history_weights_and_predictions_match_keras(name):
     case = CASES[name]
     model = prepared(case)
     x, y = data(case)
-    fit = case["fit"]
-    history = model.fit(x, y, epochs=fit["epochs"], batch_size=fit["batch_size"], shuffle=False, verbose=0)
-    expected = case["expected"]
-    assert list(history.history) == list(expected["history"])
-    for key, values in expected["history"].items():
-        close(history.history[key], values, case, f"history[{key}]")
-    weights = model.get_weights()
-    assert len(weights) == len(expected["final_weights"])
-    for i, (w, e) in enumerate(zip(weights, expected["final_weights"])):
-        close(w, e, case, f"final_weights[{i}]")
-    close(model.predict(x, verbose=0), expected["predictions"], case, "predictions")
-    close(model.evaluate(x, y, verbose=0), expected["evaluate"], case, "evaluate")
+    check_trained(model, model.fit(x, y, **fit_kwargs(case)), case)
 
 
 @pytest.mark.parametrize("name", CASES)
@@ -89,5 +56,4 @@ def test_cnn_fixture_one_train_on_batch_step_matches_keras(name):
     x, y = data(case)
     batch = case["fit"]["batch_size"]
     model.train_on_batch(x[:batch], y[:batch])
-    for i, (w, e) in enumerate(zip(model.get_weights(), case["expected"]["one_step_weights"])):
-        close(w, e, case, f"one_step_weights[{i}]")
+    close_weights(model.get_weights(), case["expected"]["one_step_weights"], case, "one_step_weights")
