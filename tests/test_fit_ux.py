@@ -8,15 +8,12 @@ import csv
 import importlib.util
 import io
 import json
-import os
 import pathlib
 import sys
-import threading
-import tty
-import types
 
 import numpy as np
 import pytest
+from terminal import on_terminal, use_ticking_clock
 
 import pymodel as keras
 import pymodel.progbar as progbar_module
@@ -212,46 +209,13 @@ def real_fit(name, verbose=None):
 def ticking_clock(monkeypatch):
     """The recording's clock: every reading advances it by clock_tick seconds."""
     monkeypatch.delenv("PYCHARM_HOSTED", raising=False)
-    tick = json.loads((PROGBAR / "fit_real_verbose1.case.json").read_text())["clock_tick"]
-    now = [0.0]
-    monkeypatch.setattr(progbar_module, "time",
-                        types.SimpleNamespace(time=lambda: now.__setitem__(0, now[0] + tick) or now[0]))
-
-
-def on_terminal(run, monkeypatch) -> bytes:
-    """Calls `run()` with stdout on a raw pseudo-terminal; returns the bytes written."""
-    master, slave = os.openpty()
-    tty.setraw(slave)
-    chunks = []
-
-    def read():
-        while True:
-            try:
-                chunk = os.read(master, 65536)
-            except OSError:
-                return
-            if not chunk:
-                return
-            chunks.append(chunk)
-
-    reader = threading.Thread(target=read)
-    reader.start()
-    out = open(slave, "w", closefd=False)
-    monkeypatch.setattr(sys, "stdout", out)
-    try:
-        run()
-        out.flush()
-    finally:
-        monkeypatch.setattr(sys, "stdout", sys.__stdout__)
-        os.close(slave)
-        reader.join(5)
-        os.close(master)
-    return b"".join(chunks)
+    use_ticking_clock(monkeypatch,
+                      json.loads((PROGBAR / "fit_real_verbose1.case.json").read_text())["clock_tick"])
 
 
 @pytest.mark.parametrize("name", REAL_RUNS)
-def test_a_real_fit_on_a_terminal_writes_the_same_bytes_as_tf_keras(name, ticking_clock, monkeypatch):
-    written = on_terminal(lambda: real_fit(name), monkeypatch)
+def test_a_real_fit_on_a_terminal_writes_the_same_bytes_as_tf_keras(name, ticking_clock):
+    written = on_terminal(lambda: real_fit(name))
     assert written == (PROGBAR / f"{name}.tty").read_bytes()
 
 
@@ -265,8 +229,8 @@ def test_a_real_fit_piped_writes_the_final_lines_of_tf_keras_screen(name, tickin
     assert text == (PROGBAR / f"{name}.screen").read_text()
 
 
-def test_verbose_auto_draws_the_verbose_1_bar(ticking_clock, monkeypatch):
-    written = on_terminal(lambda: real_fit("fit_real_verbose1", verbose="auto"), monkeypatch)
+def test_verbose_auto_draws_the_verbose_1_bar(ticking_clock):
+    written = on_terminal(lambda: real_fit("fit_real_verbose1", verbose="auto"))
     assert written == (PROGBAR / "fit_real_verbose1.tty").read_bytes()
 
 
@@ -278,7 +242,7 @@ def test_verbose_0_prints_nothing(ticking_clock, capsys):
 def test_a_longer_fit_with_printing_callbacks_writes_tf_keras_bytes_on_a_terminal(monkeypatch):
     monkeypatch.delenv("PYCHARM_HOSTED", raising=False)
     monkeypatch.setattr(progbar_module, "time", progbar_module.time)  # restored after the test
-    written = on_terminal(lambda: scenarios.bar_fit(keras, progbar_module), monkeypatch)
+    written = on_terminal(lambda: scenarios.bar_fit(keras, progbar_module))
     assert written == (UX / "bar_fit.tty").read_bytes()
 
 
