@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from pymodel import activations, initializers, regularizers
-from pymodel.layers.base import Layer
-
-_LOGIT_ACTIVATIONS = ("sigmoid", "softmax")
+from pymodel import activations
+from pymodel.layers.base import KernelLayer
 
 
 def normalize_tuple(value, n: int, name: str, allow_zero: bool = False) -> tuple:
@@ -70,7 +68,7 @@ def spatial_output(sizes, window, strides, padding: str, dilation) -> tuple:
                  for s, k, st, d in zip(sizes, window, strides, dilation))
 
 
-class _Conv(Layer):
+class _Conv(KernelLayer):
     """Keras 2 ``Conv`` base for ``rank`` spatial axes (1 or 2)."""
 
     rank = 2
@@ -103,21 +101,10 @@ class _Conv(Layer):
         if max(self.strides) > 1 and max(self.dilation_rate) > 1:
             raise ValueError("`strides > 1` not supported in conjunction with `dilation_rate > 1`. "
                              f"Received: strides={self.strides} and dilation_rate={self.dilation_rate}")
-        self.activation = activations.get(activation)
-        self.use_bias = bool(use_bias)
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        for key, value in (("kernel_constraint", kernel_constraint),
-                           ("bias_constraint", bias_constraint)):
-            if value is not None:
-                raise ValueError(f"pymodel's {type(self).__name__} does not support weight "
-                                 f"constraints yet. Received: {key}={value!r}")
-        self.kernel_constraint = self.bias_constraint = None
-        self._desc = activations.descriptor(self.activation)
+        self._set_kernel_args(activation, use_bias, kernel_initializer, bias_initializer,
+                              kernel_regularizer, bias_regularizer, kernel_constraint,
+                              bias_constraint)
         self._linear_act = activations.serialize(self.activation) == "linear"
-        self.kernel = self.bias = None
 
     # ------------------------------------------------------------------ shapes
     def _check_rank(self, input_shape) -> None:
@@ -134,12 +121,7 @@ class _Conv(Layer):
             raise ValueError("The channel dimension of the inputs should be defined. The input_shape "
                              f"received is {tuple(input_shape)}, where axis -1 (0-based) is the channel "
                              "dimension, which found to be `None`.")
-        self.kernel = self.add_weight("kernel", self.kernel_size + (channels, self.filters),
-                                      self.kernel_initializer, self.kernel_regularizer)
-        if self.use_bias:
-            self.bias = self.add_weight("bias", (self.filters,), self.bias_initializer,
-                                        self.bias_regularizer)
-        self.built = True
+        self._build_kernel(self.kernel_size + (channels, self.filters))
 
     def compute_output_shape(self, input_shape) -> tuple:
         input_shape = tuple(input_shape)
@@ -165,15 +147,7 @@ class _Conv(Layer):
             "data_format": self.data_format,
             "dilation_rate": self.dilation_rate,
             "groups": self.groups,
-            "activation": activations.serialize(self.activation),
-            "use_bias": self.use_bias,
-            "kernel_initializer": initializers.serialize(self.kernel_initializer),
-            "bias_initializer": initializers.serialize(self.bias_initializer),
-            "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
-            "bias_regularizer": regularizers.serialize(self.bias_regularizer),
-            "activity_regularizer": regularizers.serialize(self.activity_regularizer),
-            "kernel_constraint": self.kernel_constraint,
-            "bias_constraint": self.bias_constraint,
+            **self._kernel_config(),
         }
 
     # ------------------------------------------------------------------ steps
@@ -194,8 +168,8 @@ class _Conv(Layer):
         from pymodel._native import activations as act_kernels
         from pymodel._native import conv
         run = conv.conv1d_forward if self.rank == 1 else conv.conv2d_forward
-        z = run(x, self.kernel.view(np.ndarray), None if self.bias is None else self.bias.view(np.ndarray),
-                self.strides, self.padding, self.dilation_rate, out=buf["z"], work=buf["work"])
+        z = run(x, self._kernel(), self._bias(), self.strides, self.padding, self.dilation_rate,
+                out=buf["z"], work=buf["work"])
         if self._linear_act:
             return z
         return act_kernels.forward(self._desc, z, out=buf["y"])
@@ -208,18 +182,11 @@ class _Conv(Layer):
             dz = act_kernels.backward(self._desc, buf["z"], buf["y"], dy, out=buf["dz"])
         run = conv.conv1d_backward if self.rank == 1 else conv.conv2d_backward
         grads = self.gradients
-        dx, _, _ = run(x, self.kernel.view(np.ndarray), dz, self.strides, self.padding,
+        dx, _, _ = run(x, self._kernel(), dz, self.strides, self.padding,
                        self.dilation_rate, dx=buf["dx"] if need_dx else None, dkernel=grads[0],
                        dbias=grads[1] if self.use_bias else None, need_dx=need_dx,
                        need_dbias=self.use_bias, work=buf["work"])
         return dx
-
-    def logits(self, buf, x):
-        return buf["z"] if self.output_activation() else None
-
-    def output_activation(self):
-        name = activations.serialize(self.activation)
-        return name if name in _LOGIT_ACTIVATIONS else None
 
 
 class Conv1D(_Conv):
