@@ -135,7 +135,13 @@ def close_history(history, expected, case, what):
         close(history.history[key], values, case, f"{what}[{key}]")
 
 
-def check_trained(model, history, case):
+def fit_recorded(case):
+    """Prepared model after the recorded ``fit``: ``(model, history)``."""
+    model = prepared(case)
+    return model, model.fit(*data(case), **fit_kwargs(case))
+
+
+def check_trained(model, history, case) -> None:
     """History, final weights, predictions and evaluate after the recorded ``fit``."""
     x, y = data(case)
     expected = case["expected"]
@@ -143,6 +149,14 @@ def check_trained(model, history, case):
     close_weights(model.get_weights(), expected["final_weights"], case, "final_weights")
     close(model.predict(x, verbose=0), expected["predictions"], case, "predictions")
     close(model.evaluate(x, y, verbose=0), expected["evaluate"], case, "evaluate")
+
+
+def one_epoch_and_compare(case) -> None:
+    """Prepared model after one epoch of the recorded ``fit``, checked against the case's."""
+    model = prepared(case)
+    history = model.fit(*data(case), **{**fit_kwargs(case), "epochs": 1})
+    close_history(history, case["expected"]["epoch1_history"], case, "epoch1_history")
+    close_weights(model.get_weights(), case["expected"]["epoch1_weights"], case, "epoch1_weights")
 
 
 def summary_text(model) -> str:

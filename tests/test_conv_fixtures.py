@@ -11,7 +11,7 @@ from keras_replay import (
     close,
     close_weights,
     data,
-    fit_kwargs,
+    fit_recorded,
     load_cases,
     prepared,
     summary_text,
@@ -44,9 +44,7 @@ def test_cnn_fixture_predictions_summary_and_json_match_keras_before_training(na
 @pytest.mark.parametrize("name", CASES)
 def test_cnn_fixture_training_history_weights_and_predictions_match_keras(name):
     case = CASES[name]
-    model = prepared(case)
-    x, y = data(case)
-    check_trained(model, model.fit(x, y, **fit_kwargs(case)), case)
+    check_trained(*fit_recorded(case), case)
 
 
 @pytest.mark.parametrize("name", CASES)

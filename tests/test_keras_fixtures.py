@@ -9,11 +9,11 @@ from keras_replay import (
     check_actions,
     check_trained,
     close,
-    close_history,
     close_weights,
     data,
-    fit_kwargs,
+    fit_recorded,
     load_cases,
+    one_epoch_and_compare,
     prepared,
     summary_text,
 )
@@ -42,9 +42,7 @@ def test_fixture_predictions_evaluate_summary_and_json_match_keras_before_traini
 @pytest.mark.parametrize("name", TRAIN)
 def test_fixture_training_history_weights_and_predictions_match_keras(name):
     case = CASES[name]
-    model = prepared(case)
-    x, y = data(case)
-    check_trained(model, model.fit(x, y, **fit_kwargs(case)), case)
+    check_trained(*fit_recorded(case), case)
 
 
 @pytest.mark.parametrize("name", TRAIN)
@@ -56,10 +54,7 @@ def test_fixture_one_train_on_batch_and_one_epoch_match_keras(name):
     model = prepared(case)
     model.train_on_batch(x[:batch], y[:batch])
     close_weights(model.get_weights(), expected["one_step_weights"], case, "one_step_weights")
-    model = prepared(case)
-    history = model.fit(x, y, **{**fit_kwargs(case), "epochs": 1})
-    close_history(history, expected["epoch1_history"], case, "epoch1_history")
-    close_weights(model.get_weights(), expected["epoch1_weights"], case, "epoch1_weights")
+    one_epoch_and_compare(case)
 
 
 @pytest.mark.parametrize("name", SUMMARY)

@@ -12,11 +12,12 @@ from keras_replay import (
     check_actions,
     check_trained,
     close,
-    close_history,
     close_weights,
     data,
     fit_kwargs,
+    fit_recorded,
     load_cases,
+    one_epoch_and_compare,
     prepared,
     sequential,
     summary_text,
@@ -52,10 +53,9 @@ def test_more_fixture_initial_predictions_evaluate_summary_json_and_config_match
 @pytest.mark.parametrize("name", TRAIN)
 def test_more_fixture_training_matches_keras_history_weights_and_results(name):
     case = CASES[name]
-    model = prepared(case)
     x, y = data(case)
     expected = case["expected"]
-    history = model.fit(x, y, **fit_kwargs(case))
+    model, history = fit_recorded(case)
     assert history is model.history and history.model is model
     assert history.params == expected["history_params"]
     assert history.epoch == expected["history_epoch"]
@@ -85,10 +85,7 @@ def test_more_fixture_train_on_batch_and_one_epoch_match_keras(name):
     close(model.train_on_batch(x[:batch], y[:batch], **extra), expected["one_step_loss"], case,
           "one_step_loss")
     close_weights(model.get_weights(), expected["one_step_weights"], case, "one_step_weights")
-    model = prepared(case)
-    history = model.fit(x, y, **{**kw, "epochs": 1})
-    close_history(history, expected["epoch1_history"], case, "epoch1_history")
-    close_weights(model.get_weights(), expected["epoch1_weights"], case, "epoch1_weights")
+    one_epoch_and_compare(case)
 
 
 # ---------------------------------------------------------------- action cases
