@@ -15,14 +15,5 @@ static int pm_act_kind_ok(int kind)
     return kind >= PM_ACT_LINEAR && kind <= PM_ACT_LOG_SOFTMAX;
 }
 
-#define T float
-#define SUF f32
-#include "pm_dense_tmpl.inc"
-#undef T
-#undef SUF
-
-#define T double
-#define SUF f64
-#include "pm_dense_tmpl.inc"
-#undef T
-#undef SUF
+#define PM_TEMPLATE "pm_dense_tmpl.inc"
+#include "pm_instantiate.h"

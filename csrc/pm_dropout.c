@@ -3,14 +3,5 @@
 
 #include "pm_rng.h"
 
-#define T float
-#define SUF f32
-#include "pm_dropout_tmpl.inc"
-#undef T
-#undef SUF
-
-#define T double
-#define SUF f64
-#include "pm_dropout_tmpl.inc"
-#undef T
-#undef SUF
+#define PM_TEMPLATE "pm_dropout_tmpl.inc"
+#include "pm_instantiate.h"

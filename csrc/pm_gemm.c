@@ -107,14 +107,5 @@ static int pm_gemm_threads_for(int64_t m, int64_t n, int64_t k, int mr, int nr)
     return tiles < nt ? (int)tiles : nt;
 }
 
-#define T float
-#define SUF f32
-#include "pm_gemm_tmpl.inc"
-#undef T
-#undef SUF
-
-#define T double
-#define SUF f64
-#include "pm_gemm_tmpl.inc"
-#undef T
-#undef SUF
+#define PM_TEMPLATE "pm_gemm_tmpl.inc"
+#include "pm_instantiate.h"

@@ -3,16 +3,10 @@
  *
  * Dtype templates: a kernel body is written once in a pm_<concern>_tmpl.inc
  * file that uses T (the element type) and PM_FN(name) (name_f32 / name_f64),
- * and the .c file includes it twice:
+ * and the .c file instantiates it for float (f32) and double (f64):
  *
- *     #define T float
- *     #define SUF f32
- *     #include "pm_foo_tmpl.inc"
- *     #undef T
- *     #undef SUF
- *     #define T double
- *     #define SUF f64
- *     #include "pm_foo_tmpl.inc"
+ *     #define PM_TEMPLATE "pm_foo_tmpl.inc"
+ *     #include "pm_instantiate.h"
  */
 #ifndef PM_INTERNAL_H
 #define PM_INTERNAL_H

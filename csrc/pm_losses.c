@@ -160,14 +160,5 @@ static double elem_grad(const loss_ctx *c, double y, double p)
     }
 }
 
-#define T float
-#define SUF f32
-#include "pm_losses_tmpl.inc"
-#undef T
-#undef SUF
-
-#define T double
-#define SUF f64
-#include "pm_losses_tmpl.inc"
-#undef T
-#undef SUF
+#define PM_TEMPLATE "pm_losses_tmpl.inc"
+#include "pm_instantiate.h"

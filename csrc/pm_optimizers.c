@@ -13,14 +13,5 @@
 
 #include "pm_internal.h"
 
-#define T float
-#define SUF f32
-#include "pm_optimizers_tmpl.inc"
-#undef T
-#undef SUF
-
-#define T double
-#define SUF f64
-#include "pm_optimizers_tmpl.inc"
-#undef T
-#undef SUF
+#define PM_TEMPLATE "pm_optimizers_tmpl.inc"
+#include "pm_instantiate.h"

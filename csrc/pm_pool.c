@@ -60,14 +60,5 @@ static int pm_global_check(int64_t n, int64_t s, int64_t c, const void *in,
     return PM_OK;
 }
 
-#define T float
-#define SUF f32
-#include "pm_pool_tmpl.inc"
-#undef T
-#undef SUF
-
-#define T double
-#define SUF f64
-#include "pm_pool_tmpl.inc"
-#undef T
-#undef SUF
+#define PM_TEMPLATE "pm_pool_tmpl.inc"
+#include "pm_instantiate.h"

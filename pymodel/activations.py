@@ -11,6 +11,7 @@ from typing import Callable
 import numpy as np
 
 from pymodel import backend
+from pymodel.validation import did_you_mean
 
 
 def _kernels():
@@ -115,7 +116,8 @@ def deserialize(name, custom_objects: dict | None = None) -> Callable:
     try:
         return _BY_NAME[name]
     except (KeyError, TypeError):
-        raise ValueError(f"Unknown activation function '{name}' cannot be deserialized.") from None
+        raise ValueError(f"Unknown activation function '{name}' cannot be deserialized."
+                         + did_you_mean(name, _BY_NAME)) from None
 
 
 def get(identifier) -> Callable:

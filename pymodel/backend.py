@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import collections
 import re
+import threading
 
 import numpy as np
 
 _FLOATX = "float32"
 _EPSILON = 1e-7
 _NAME_UIDS: collections.defaultdict = collections.defaultdict(int)
+_NAME_LOCK = threading.Lock()  # models may be built in several threads at once
 
 
 def floatx() -> str:
@@ -40,16 +42,28 @@ def set_epsilon(value: float) -> None:
     _EPSILON = float(value)
 
 
+def image_data_format() -> str:
+    """``'channels_last'``, Keras's default layout (the only one pymodel's layers use)."""
+    return "channels_last"
+
+
+def cast_to_floatx(x) -> np.ndarray:
+    """``x`` as a NumPy array of the floatx dtype."""
+    return np.asarray(x, dtype=_FLOATX)
+
+
 def get_uid(prefix: str = "") -> int:
     """One-based counter per prefix (``input_1``, ``input_2`` ...), as tf-keras's ``get_uid``."""
-    _NAME_UIDS["uid:" + prefix] += 1
-    return _NAME_UIDS["uid:" + prefix]
+    with _NAME_LOCK:
+        _NAME_UIDS["uid:" + prefix] += 1
+        return _NAME_UIDS["uid:" + prefix]
 
 
 def unique_object_name(prefix: str) -> str:
     """Zero-based automatic name: ``dense``, ``dense_1``, ``dense_2`` ..."""
-    n = _NAME_UIDS[prefix]
-    _NAME_UIDS[prefix] += 1
+    with _NAME_LOCK:
+        n = _NAME_UIDS[prefix]
+        _NAME_UIDS[prefix] += 1
     return prefix if n == 0 else f"{prefix}_{n}"
 
 

@@ -45,11 +45,25 @@ def _to_python(value: Any) -> Any:
 
 
 class Callback:
-    """Base class of callbacks: every hook does nothing.
+    """Base class of callbacks: every hook does nothing; override the ones you need.
+
+    `fit` calls `on_train_begin`, then per epoch `on_epoch_begin`, `on_train_batch_begin` /
+    `on_train_batch_end` per batch, the `on_test_*` hooks for validation, `on_epoch_end` (its
+    logs hold the epoch's results, `val_` keys included), and finally `on_train_end`. Setting
+    `self.model.stop_training = True` ends training after the current batch.
 
     Attributes:
         params: Dict of training parameters (verbose, epochs, steps).
         model: The model being trained, set by `set_model`.
+
+    Example:
+        >>> class StopBelow(keras.callbacks.Callback):
+        ...     def on_epoch_end(self, epoch, logs=None):
+        ...         if logs["loss"] < 10.0:
+        ...             self.model.stop_training = True
+        >>> history = model.fit(x, y, epochs=5, callbacks=[StopBelow()], verbose=0)
+        >>> history.epoch
+        [0]
     """
 
     def __init__(self):
@@ -226,6 +240,11 @@ class History(Callback):
     """Records each epoch's logs into `history` (a dict of lists of Python floats).
 
     Added to every fit; `model.history` refers to it and fit returns it.
+
+    Example:
+        >>> history = model.fit(x, y, epochs=2, validation_split=0.25, verbose=0)
+        >>> list(history.history), history.epoch
+        (['loss', 'accuracy', 'val_loss', 'val_accuracy'], [0, 1])
     """
 
     def __init__(self):
@@ -235,6 +254,10 @@ class History(Callback):
 
     def on_train_begin(self, logs=None):
         self.epoch = []
+        # NOTE: set at once (tf-keras waits for the first epoch's end) so that the
+        # history is reachable even when fit is interrupted during its first epoch.
+        if self.model is not None:
+            self.model.history = self
 
     def on_epoch_end(self, epoch, logs=None):
         self.epoch.append(epoch)
@@ -376,6 +399,13 @@ class EarlyStopping(Callback):
         baseline: Value the monitored quantity must beat to reset the patience counter.
         restore_best_weights: Restore the weights of the best epoch at the end of training.
         start_from_epoch: Epochs to wait before starting to monitor improvement.
+
+    Example:
+        >>> stop = keras.callbacks.EarlyStopping(monitor="loss", patience=2,
+        ...                                      restore_best_weights=True)
+        >>> history = model.fit(x, y, epochs=100, callbacks=[stop], verbose=0)
+        >>> stop.stopped_epoch == (len(history.epoch) - 1 if stop.stopped_epoch else 0)
+        True
     """
 
     def __init__(self, monitor="val_loss", min_delta=0, patience=0, verbose=0, mode="auto",
@@ -472,6 +502,12 @@ class LearningRateScheduler(Callback):
         schedule: Function of the epoch index (0-based) and current learning rate
             returning the new rate; a one-argument `schedule(epoch)` also works.
         verbose: 1 prints the rate set each epoch.
+
+    Example:
+        >>> schedule = keras.callbacks.LearningRateScheduler(lambda epoch, lr: 0.01 * 0.5 ** epoch)
+        >>> history = model.fit(x, y, epochs=3, callbacks=[schedule], verbose=0)
+        >>> [round(lr, 6) for lr in history.history["lr"]]
+        [0.01, 0.005, 0.0025]
     """
 
     def __init__(self, schedule: Callable, verbose: int = 0):
@@ -510,6 +546,16 @@ class ReduceLROnPlateau(Callback):
         min_delta: Threshold for measuring a new optimum.
         cooldown: Epochs to wait after a reduction before resuming normal operation.
         min_lr: Lower bound on the learning rate.
+
+    The rate is the optimizer's `learning_rate`; each epoch's rate is logged as `lr`.
+
+    Example:
+        >>> model.optimizer.learning_rate = 0.001
+        >>> reduce = keras.callbacks.ReduceLROnPlateau(monitor="loss", factor=0.5, patience=0,
+        ...                                            min_delta=10.0)  # nothing improves by 10
+        >>> history = model.fit(x, y, epochs=3, callbacks=[reduce], verbose=0)
+        >>> [round(lr, 6) for lr in history.history["lr"]]
+        [0.001, 0.001, 0.0005]
     """
 
     def __init__(self, monitor="val_loss", factor=0.1, patience=10, verbose=0, mode="auto",
@@ -584,7 +630,11 @@ class ReduceLROnPlateau(Callback):
 
 
 class TerminateOnNaN(Callback):
-    """Stops training when a batch's loss is NaN or infinite."""
+    """Stops training when a batch's loss is NaN or infinite.
+
+    Example:
+        >>> history = model.fit(x, y, callbacks=[keras.callbacks.TerminateOnNaN()], verbose=0)
+    """
 
     def on_batch_end(self, batch, logs=None):
         loss = (logs or {}).get("loss")
@@ -608,6 +658,16 @@ class ModelCheckpoint(Callback):
         mode: "min", "max" or "auto" ("max" when the name contains "acc").
         save_freq: "epoch", or an integer number of batches between saves.
         initial_value_threshold: Initial "best" value of `monitor`.
+
+    `model.save` writes pymodel's zip format and `model.save_weights` NumPy `.npz` data,
+    whatever the file name's extension.
+
+    Example:
+        >>> ckpt = keras.callbacks.ModelCheckpoint("ckpt/w.{epoch:02d}-{loss:.1f}.npz",
+        ...                                        save_weights_only=True)
+        >>> history = model.fit(x, y, epochs=2, callbacks=[ckpt], verbose=0)
+        >>> import os; sorted(os.listdir("ckpt"))  # doctest: +ELLIPSIS
+        ['w.01-0....npz', 'w.02-0....npz']
     """
 
     def __init__(self, filepath, monitor="val_loss", verbose=0, save_best_only=False,
@@ -714,6 +774,12 @@ class CSVLogger(Callback):
         filename: Path of the CSV file.
         separator: Field separator.
         append: Append to an existing file (no second header) instead of overwriting.
+
+    Example:
+        >>> history = model.fit(x, y, epochs=2, callbacks=[keras.callbacks.CSVLogger("log.csv")],
+        ...                     verbose=0)
+        >>> open("log.csv").read().splitlines()[0]  # val_ columns even without validation, as Keras
+        'epoch,accuracy,loss,val_accuracy,val_loss'
     """
 
     def __init__(self, filename, separator: str = ",", append: bool = False):
@@ -775,7 +841,16 @@ class LambdaCallback(Callback):
 
     `on_epoch_begin`/`on_epoch_end` take `(epoch, logs)`, `on_batch_begin`/`on_batch_end`
     take `(batch, logs)`, `on_train_begin`/`on_train_end` take `(logs)`; other keyword
-    arguments (e.g. `on_test_end=...`) set further hooks.
+    arguments (e.g. `on_test_end=...`) set further hooks. As in Keras, the batch hooks are
+    called with `logs=` as a keyword, so name that parameter `logs`.
+
+    Example:
+        >>> losses = []
+        >>> log = keras.callbacks.LambdaCallback(
+        ...     on_epoch_end=lambda epoch, logs: losses.append(logs["loss"]))
+        >>> history = model.fit(x, y, epochs=2, callbacks=[log], verbose=0)
+        >>> len(losses)
+        2
     """
 
     def __init__(self, on_epoch_begin=None, on_epoch_end=None, on_batch_begin=None,

@@ -103,11 +103,27 @@ def run_spec(path, *, epochs: int | None = None, seed: int | None = None, output
              print_fn: Callable[[str], None] = print) -> dict[str, Any]:
     """Validate, compile, fit, evaluate and predict as the spec at ``path`` says; write its outputs.
 
+    Args:
+        path: The spec file.
+        epochs, seed: Override ``fit.epochs`` and the spec's ``seed``.
+        output_dir: Folder for the outputs (default: the spec's folder).
+        overwrite: Replace outputs that exist.
+        allow_import: Allow "module:function" losses and metrics (runs their code).
+        quiet: Print nothing. progress: Show the progress bar (``fit.verbose``).
+        print_fn: Called with each line of the summary, metrics and "wrote ..." report.
+
     Returns:
         A JSON-able result: final history values, evaluation metrics per set, output paths, warnings.
 
     Raises:
-        SpecError: the spec (or its data) is invalid. UsageError: an output exists and overwrite is off.
+        SpecError: the spec (or its data) is invalid.
+        UsageError: an output exists and overwrite is off.
+
+    Example:
+        >>> result = run_spec("examples/xor.json", epochs=10, output_dir="/tmp/xor",
+        ...                   overwrite=True, quiet=True)  # doctest: +SKIP
+        >>> result["epochs"], sorted(result["outputs"])  # doctest: +SKIP
+        (10, ['history', 'metrics', 'model', 'plot', 'predictions'])
     """
     from pymodel import compiler, saving
     from pymodel.spec import load
@@ -330,7 +346,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of ``python -m pymodel`` and the ``pymodel`` script; returns the exit code."""
+    """Entry point of ``python -m pymodel`` and the ``pymodel`` script; returns the exit code.
+
+    Commands: ``run SPEC``, ``validate SPEC``, ``summary SPEC``, ``predict MODEL INPUT -o OUT``,
+    ``plot HISTORY.json -o PNG``; ``--help`` on each. Exit codes: 0 ok, 2 bad spec or usage
+    (one ``/pointer: message`` line per problem on stderr), 1 a failure while running.
+
+    Example:
+        >>> main(["validate", "examples/xor.json"])  # doctest: +SKIP
+        examples/xor.json: valid
+        0
+    """
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)

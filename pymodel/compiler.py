@@ -99,12 +99,39 @@ def _declared_input(kwargs: dict) -> Shape | None:
     return None
 
 
+# Layers whose output shape the layer class itself computes (convolution, pooling, reshaping).
+_SHAPED_BY_LAYER = ("Conv1D", "Conv2D", "MaxPooling1D", "MaxPooling2D", "AveragePooling1D", "AveragePooling2D",
+                    "GlobalMaxPooling1D", "GlobalMaxPooling2D", "GlobalAveragePooling1D", "GlobalAveragePooling2D",
+                    "Reshape", "ZeroPadding2D")
+
+
+def _layer_out_shape(node: Node) -> Shape:
+    """Output shape from the layer's own ``compute_output_shape``; errors name the layer and the shapes."""
+    from pymodel import layers as layer_module
+
+    kwargs = {k: v for k, v in node.kwargs.items() if k != "dtype"}
+    kwargs["name"] = node.name  # an explicit name takes no automatic-name number
+    try:
+        layer = getattr(layer_module, node.class_name)(**kwargs)
+    except (ValueError, TypeError) as e:
+        raise SpecError([Issue(pointer(node.path), f"{node.describe()}: {e}")]) from None
+    try:
+        return tuple(layer.compute_output_shape((None, *node.in_shape))[1:])
+    except ValueError as e:
+        window = ", ".join(f"{k}={getattr(layer, k)!r}" for k in ("kernel_size", "pool_size", "strides", "padding")
+                           if hasattr(layer, k))
+        raise SpecError([Issue(pointer(node.path), f"{node.describe()}{' with ' + window if window else ''} cannot "
+                               f"take its input of shape {(None, *node.in_shape)}: {e}")]) from None
+
+
 def _out_shape(node: Node) -> Shape:
     shape = node.in_shape
     if node.class_name == "Dense":
         return shape[:-1] + (node.kwargs["units"],)
     if node.class_name == "Flatten":
         return (math.prod(shape),)
+    if node.class_name in _SHAPED_BY_LAYER:
+        return _layer_out_shape(node)
     return shape
 
 
@@ -174,7 +201,7 @@ def canonical_loss(loss: Any) -> str | None:
 
 def _output_activation(graph: Graph) -> str | None:
     for node in reversed(graph.nodes):
-        if node.class_name in ("Dense", "Activation"):
+        if node.class_name in ("Dense", "Activation", "Conv1D", "Conv2D"):
             act = node.kwargs.get("activation")
             return act.get("class_name") if isinstance(act, dict) else (act or "linear")
     return None
@@ -352,6 +379,19 @@ def from_spec(spec: dict, *, base_dir=None, allow_import: bool = False, data_sha
         base_dir: folder that relative paths (and importable custom code) resolve against.
         allow_import: permit "module:function" losses and metrics.
         data_shape: sample shape, for models whose first layer declares no input size.
+
+    Returns:
+        A built Sequential, compiled if the spec has a ``compile`` section.
+
+    Raises:
+        SpecError: the spec is invalid (every problem, with its JSON pointer).
+
+    Example:
+        >>> model = from_spec({"format": "pymodel.spec/1",
+        ...                    "model": {"layers": [{"type": "Dense", "units": 2, "input_dim": 3}]},
+        ...                    "compile": {"optimizer": "sgd", "loss": "mse"}})
+        >>> model.output_shape
+        (None, 2)
     """
     validate(spec, base_dir=None, allow_import=allow_import)
     graph = build_graph(spec, data_shape)
@@ -366,6 +406,11 @@ def to_spec(model, *, name: str | None = None) -> dict:
     """A spec (format ``pymodel.spec/1``) describing ``model``: its layers and, if compiled, how.
 
     ``from_spec(to_spec(model))`` builds the same graph (same layers, arguments and shapes).
+
+    Example:
+        >>> spec = to_spec(model)
+        >>> spec["format"], [layer["type"] for layer in spec["model"]["layers"]]
+        ('pymodel.spec/1', ['InputLayer', 'Dense', 'Dense'])
     """
     config = json.loads(model.to_json())["config"]  # JSON types (lists, not tuples)
     layers = [{"type": entry["class_name"], **entry["config"]} for entry in config["layers"]]

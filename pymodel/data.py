@@ -9,6 +9,8 @@ from __future__ import annotations
 import csv
 import os
 import pathlib
+import zipfile
+import zlib
 from typing import Any, Sequence
 
 import numpy as np
@@ -56,7 +58,7 @@ def load_array(source: Any, base_dir, where: Sequence) -> np.ndarray:
     if isinstance(source, list):
         try:
             return np.array(source, dtype=np.float64)
-        except ValueError:
+        except (ValueError, TypeError):  # ragged, or holding null / strings / objects
             _fail(where, "inline data must be a rectangular array of numbers")
     src = {"path": source} if isinstance(source, str) else dict(source)
     path = pathlib.Path(base_dir) / src["path"]
@@ -66,18 +68,40 @@ def load_array(source: Any, base_dir, where: Sequence) -> np.ndarray:
         header, values = read_csv(path, where)
         cols = src.get("columns")
         return values if cols is None else values[:, _columns(header, cols, path, where)]
+    problem = None
     try:
-        loaded = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as e:
-        _fail(where, f"cannot load {path.name}: {e}")
-    if suffix == ".npz":
-        with loaded:
-            if src["key"] not in loaded.files:
-                _fail(where, f"{path.name} has no array {src['key']!r} (it has: {', '.join(loaded.files)})")
-            loaded = loaded[src["key"]]
+        loaded = _load_numpy(path, src.get("key") if suffix == ".npz" else None)
+    except (OSError, ValueError, MemoryError, EOFError, zipfile.BadZipFile, zlib.error) as e:
+        problem = f"cannot load {path.name}: {e}"
+    if problem is not None:
+        _fail(where, problem)
+    if isinstance(loaded, list):
+        _fail(where, f"{path.name} has no array {src['key']!r} (it has: {', '.join(loaded)})")
+    if not isinstance(loaded, np.ndarray):
+        _fail(where, f"{path.name}: member {src['key']!r} is not a NumPy array")
     if not np.issubdtype(loaded.dtype, np.number) and loaded.dtype != np.bool_:
         _fail(where, f"{path.name} holds {loaded.dtype} data, expected numbers")
-    return np.asarray(loaded, dtype=np.float64)
+    return np.array(loaded, dtype=np.float64)
+
+
+def _load_numpy(path: pathlib.Path, key):
+    """The array in a .npy file, or ``key`` of a .npz (the list of keys if it has no such member).
+
+    Never unpickles; a .npy is memory-mapped first, so a header claiming more data
+    than the file holds fails before anything is allocated, and a .npz member
+    that would inflate past memory is refused before it is read.
+    """
+    if key is None:
+        return np.load(path, allow_pickle=False, mmap_mode="r")
+    from pymodel.validation import memory_limit
+    with np.load(path, allow_pickle=False) as archive:
+        if key not in archive.files:
+            return list(archive.files)
+        size = archive.zip.getinfo(f"{key}.npy").file_size
+        if size > memory_limit() // 2:
+            raise ValueError(f"member {key!r} would inflate to {size:,} bytes, more than this "
+                             "machine can hold")
+        return archive[key]
 
 
 def load_dataset(dataset: dict, base_dir, where: Sequence) -> tuple[np.ndarray, np.ndarray]:

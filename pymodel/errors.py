@@ -24,3 +24,7 @@ class NotBuiltError(ValueError, PymodelError):
 
 class NotCompiledError(RuntimeError, PymodelError):
     """fit/evaluate was called before compile()."""
+
+
+class ResourceLimitError(ValueError, MemoryError, PymodelError):
+    """A model or batch would need more memory than the machine has (refused before allocating)."""

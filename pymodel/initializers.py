@@ -11,6 +11,7 @@ import math
 import numpy as np
 
 from pymodel import backend
+from pymodel.validation import did_you_mean
 
 
 def _fans(shape) -> tuple[float, float]:
@@ -180,9 +181,26 @@ class Orthogonal(Initializer):
         return {"gain": self.gain, "seed": self.seed}
 
 
+class Identity(Initializer):
+    """``gain`` times the identity matrix (2-D shapes only)."""
+
+    def __init__(self, gain=1.0):
+        self.gain = gain
+
+    def _draw(self, shape, rng):
+        if len(shape) != 2:
+            raise ValueError("Identity matrix initializer can only be used for 2D matrices. "
+                             f"Received: shape={shape} of rank {len(shape)}.")
+        return self.gain * np.eye(*shape)
+
+    def get_config(self):
+        return {"gain": self.gain}
+
+
 _CLASSES = {c.__name__: c for c in (
     Zeros, Ones, Constant, RandomNormal, RandomUniform, TruncatedNormal, VarianceScaling,
-    GlorotUniform, GlorotNormal, HeNormal, HeUniform, LecunNormal, LecunUniform, Orthogonal)}
+    GlorotUniform, GlorotNormal, HeNormal, HeUniform, LecunNormal, LecunUniform, Orthogonal,
+    Identity)}
 _ALIASES = {
     "zeros": Zeros, "zero": Zeros, "ones": Ones, "one": Ones, "constant": Constant,
     "random_normal": RandomNormal, "normal": RandomNormal, "random_uniform": RandomUniform,
@@ -190,6 +208,7 @@ _ALIASES = {
     "variance_scaling": VarianceScaling, "glorot_uniform": GlorotUniform,
     "glorot_normal": GlorotNormal, "he_normal": HeNormal, "he_uniform": HeUniform,
     "lecun_normal": LecunNormal, "lecun_uniform": LecunUniform, "orthogonal": Orthogonal,
+    "identity": Identity,
 }
 
 # Keras's function-style names: ``initializers.glorot_uniform()`` builds an instance.
@@ -197,7 +216,7 @@ zeros, ones, constant = Zeros, Ones, Constant
 random_normal, random_uniform, truncated_normal = RandomNormal, RandomUniform, TruncatedNormal
 glorot_uniform, glorot_normal = GlorotUniform, GlorotNormal
 he_normal, he_uniform, lecun_normal, lecun_uniform = HeNormal, HeUniform, LecunNormal, LecunUniform
-orthogonal, variance_scaling = Orthogonal, VarianceScaling
+orthogonal, variance_scaling, identity = Orthogonal, VarianceScaling, Identity
 
 
 def serialize(initializer: Initializer) -> dict:
@@ -211,7 +230,9 @@ def deserialize(config: dict, custom_objects: dict | None = None) -> Initializer
     if cls is None:
         raise ValueError(f"Unknown initializer: '{name}'. Please ensure you are using a "
                          f"`keras.utils.custom_object_scope` and that this object is included "
-                         f"in the scope.")
+                         f"in the scope. "
+                         "See https://www.tensorflow.org/guide/keras/save_and_serialize"
+                         "#registering_the_custom_object for details." + did_you_mean(name, list(_ALIASES) + list(_CLASSES)))
     return cls.from_config(config.get("config", {}))
 
 
@@ -226,7 +247,10 @@ def get(identifier) -> Initializer | None:
         if cls is None:
             raise ValueError(f"Unknown initializer: '{identifier}'. Please ensure you are using "
                              f"a `keras.utils.custom_object_scope` and that this object is "
-                             f"included in the scope.")
+                             f"included in the scope. "
+                             "See https://www.tensorflow.org/guide/keras/save_and_serialize"
+                             "#registering_the_custom_object for details." + did_you_mean(
+                                 identifier, list(_ALIASES) + list(_CLASSES)))
         return cls()
     if isinstance(identifier, type) and issubclass(identifier, Initializer):
         return identifier()

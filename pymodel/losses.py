@@ -6,17 +6,30 @@ losses run in C; a custom Python function ``fn(y_true, y_pred)`` is wrapped in
 :class:`LossFunctionWrapper`. Reduction is Keras's SUM_OVER_BATCH_SIZE:
 ``L = sum_i w_i l_i / N`` with N the number of samples (not the sum of weights).
 
-Logits shortcut: with a sigmoid/softmax output and a crossentropy loss, Keras
-computes the loss from the pre-activation ``z`` (no clipping). The trainer then
-asks for ``descriptor(from_logits=True)`` and gets the fused gradient
-``sigmoid(z) - y`` / ``softmax(z) - y`` straight from the C kernel; this is
-valid because d/dz of the crossentropy of act(z) collapses to that difference.
+Logits shortcut: when the output comes from a sigmoid or softmax, Keras computes
+every crossentropy (BCE, CCE, SCCE; losses and metrics; whatever ``from_logits``
+says) from the pre-activation ``z`` (no clipping): BCE of a softmax output is the
+sigmoid crossentropy of its logits. The trainer then asks for
+``descriptor(from_logits=True)`` and gets d loss/d z straight from the C kernel
+(``sigmoid(z) - y`` / ``softmax(z) - y``, the crossentropy-with-logits gradient),
+so the activation's own backward is skipped.
+
+Example:
+    >>> y_true = np.array([[0.0, 1.0, 2.0], [1.0, 1.0, 1.0]], "float32")
+    >>> y_pred = np.array([[0.5, 3.0, 2.0], [0.0, 0.0, 0.0]], "float32")
+    >>> round(float(keras.losses.MeanSquaredError()(y_true, y_pred)), 5)
+    1.20833
+    >>> keras.losses.mean_squared_error(y_true, y_pred).shape  # per sample
+    (2,)
+    >>> round(float(keras.losses.Huber(delta=1.0)(y_true, y_pred)), 5)
+    0.52083
 """
 from __future__ import annotations
 
 import numpy as np
 
 from pymodel import backend
+from pymodel.validation import did_you_mean
 
 
 def _kernels():
@@ -30,6 +43,22 @@ def _float(x, like=None) -> np.ndarray:
         floating = isinstance(x, np.ndarray) and x.dtype in (np.float32, np.float64)
         dtype = x.dtype if floating else np.dtype(backend.floatx())
     return np.ascontiguousarray(x, dtype=dtype)
+
+
+_LOGIT_KINDS = ("bce", "cce", "scce")
+
+
+def _keras_logits(loss, y_pred):
+    """The pre-activation a sigmoid/softmax output carries, for a crossentropy ``loss``.
+
+    tf-keras's ``backend.sigmoid``/``softmax`` attach ``_keras_logits`` to their
+    output and every crossentropy (loss or metric, whatever its ``from_logits``)
+    then computes from those logits. pymodel's trainer attaches the same attribute
+    to the outputs it hands to metrics.
+    """
+    if getattr(loss, "kind", None) in _LOGIT_KINDS:
+        return getattr(y_pred, "_keras_logits", None)
+    return None
 
 
 def _rows(x: np.ndarray) -> np.ndarray:
@@ -67,10 +96,11 @@ class Loss:
         return np.ascontiguousarray(y, dtype=dtype)
 
     def __call__(self, y_true, y_pred, sample_weight=None) -> np.floating:
-        y_pred = _float(y_pred)
+        logits = _keras_logits(self, y_pred)
+        y_pred = _float(y_pred if logits is None else logits)
         y_true = self.prepare_targets(y_true, y_pred.shape, y_pred.dtype)
         values = self.per_sample(_rows(y_true) if not self.sparse_targets else y_true,
-                                 _rows(y_pred))
+                                 _rows(y_pred), from_logits=logits is not None)
         if sample_weight is not None:
             values = values * np.broadcast_to(np.asarray(sample_weight, values.dtype).reshape(-1),
                                               values.shape)
@@ -284,13 +314,55 @@ class LossFunctionWrapper(Loss):
         return {**super().get_config(), "fn": getattr(self.fn, "__name__", str(self.fn))}
 
 
+def _unit(v: np.ndarray) -> tuple:
+    """``tf.math.l2_normalize`` on the last axis: (v / norm, norm), norm^2 floored at 1e-12."""
+    sq = np.sum(v * v, axis=-1, keepdims=True)
+    norm = np.sqrt(np.maximum(sq, 1e-12))
+    return v / norm, norm, sq >= 1e-12
+
+
+def cosine_similarity(y_true, y_pred, axis=-1):
+    """Per-sample ``-sum(l2_normalize(y_true) * l2_normalize(y_pred))`` (Keras's loss sign)."""
+    if axis not in (-1, np.ndim(y_pred) - 1):
+        raise ValueError(f"pymodel's cosine_similarity reduces the last axis only. "
+                         f"Received: axis={axis}")
+    y_pred = _float(y_pred)
+    y_true = _float(y_true, like=y_pred)
+    value = -np.sum(_unit(y_true)[0] * _unit(y_pred)[0], axis=-1)
+    return backend.as_tensor(value.astype(y_pred.dtype))
+
+
+def _cosine_similarity_gradient(y_true, y_pred):
+    """d/dp of -(u . p)/|p|, u = y/|y|: -(u - (u . p̂) p̂)/|p| (norm constant when floored)."""
+    u = _unit(np.asarray(y_true, np.float64))[0]
+    unit_p, norm, moving = _unit(np.asarray(y_pred, np.float64))
+    dot = np.sum(u * unit_p, axis=-1, keepdims=True)
+    return -(u - np.where(moving, dot * unit_p, 0.0)) / norm
+
+
+cosine_similarity.gradient = _cosine_similarity_gradient
+
+
+class CosineSimilarity(LossFunctionWrapper):
+    """Keras ``CosineSimilarity(axis=-1)``: minus the cosine of y_true and y_pred per sample."""
+
+    def __init__(self, axis=-1, reduction="auto", name="cosine_similarity"):
+        super().__init__(cosine_similarity, reduction=reduction, name=name, axis=axis)
+        self.axis = axis
+
+    def get_config(self):
+        return {"reduction": self.reduction, "name": self.name, "axis": self.axis}
+
+
 # ------------------------------------------------------------- function forms
 def _function(cls, name, **options):
-    def fn(y_true, y_pred):
-        y_pred = _float(y_pred)
-        loss = cls(**options)
+    def fn(y_true, y_pred, **kwargs):
+        loss = cls(**options, **kwargs)
+        logits = _keras_logits(loss, y_pred)
+        y_pred = _float(y_pred if logits is None else logits)
         y = loss.prepare_targets(y_true, y_pred.shape, y_pred.dtype)
-        values = loss.per_sample(y if loss.sparse_targets else _rows(y), _rows(y_pred))
+        values = loss.per_sample(y if loss.sparse_targets else _rows(y), _rows(y_pred),
+                                 from_logits=logits is not None)
         return backend.as_tensor(values.reshape(y_pred.shape[:-1]))
     fn.__name__ = fn.__qualname__ = name
     fn.__doc__ = f"Per-sample ``{name}`` (reduces the last axis); see :class:`{cls.__name__}`."
@@ -333,12 +405,13 @@ _FUNCTIONS = {
     "binary_crossentropy": binary_crossentropy,
     "categorical_crossentropy": categorical_crossentropy,
     "sparse_categorical_crossentropy": sparse_categorical_crossentropy,
-    "huber": huber, "huber_loss": huber,
+    "huber": huber, "huber_loss": huber, "cosine_similarity": cosine_similarity,
 }
 _CLASSES = {c.__name__: c for c in (
     MeanSquaredError, MeanAbsoluteError, MeanAbsolutePercentageError,
     MeanSquaredLogarithmicError, LogCosh, Hinge, SquaredHinge, CategoricalHinge, KLDivergence,
-    Poisson, Huber, BinaryCrossentropy, CategoricalCrossentropy, SparseCategoricalCrossentropy)}
+    Poisson, Huber, BinaryCrossentropy, CategoricalCrossentropy, SparseCategoricalCrossentropy,
+    CosineSimilarity)}
 
 
 def serialize(loss) -> dict | str:
@@ -353,7 +426,9 @@ def deserialize(name, custom_objects: dict | None = None):
         if cls is None:
             raise ValueError(f"Unknown loss function: '{name['class_name']}'. Please ensure "
                              "you are using a `keras.utils.custom_object_scope` and that this "
-                             "object is included in the scope.")
+                             "object is included in the scope. "
+                             "See https://www.tensorflow.org/guide/keras/save_and_serialize"
+                             "#registering_the_custom_object for details.")
         return cls.from_config(name.get("config", {}))
     if custom_objects and name in custom_objects:
         return custom_objects[name]
@@ -363,7 +438,9 @@ def deserialize(name, custom_objects: dict | None = None):
         return _CLASSES[name]()
     raise ValueError(f"Unknown loss function: '{name}'. Please ensure you are using a "
                      "`keras.utils.custom_object_scope` and that this object is included in "
-                     "the scope.")
+                     "the scope. "
+                     "See https://www.tensorflow.org/guide/keras/save_and_serialize"
+                     "#registering_the_custom_object for details." + did_you_mean(name, list(_FUNCTIONS) + list(_CLASSES)))
 
 
 def get(identifier):

@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from pymodel import backend, losses
+from pymodel.validation import did_you_mean
 
 
 def _pair(y_true, y_pred):
@@ -46,6 +47,28 @@ def accuracy(y_true, y_pred) -> np.ndarray:
                              else equal.astype(np.float32))
 
 
+def top_k_categorical_accuracy(y_true, y_pred, k: int = 5) -> np.ndarray:
+    """1 where ``argmax(y_true)`` is among the ``k`` largest predictions (ties count as in)."""
+    return sparse_top_k_categorical_accuracy(np.argmax(np.asarray(y_true), -1), y_pred, k)
+
+
+def sparse_top_k_categorical_accuracy(y_true, y_pred, k: int = 5) -> np.ndarray:
+    """1 where the label's prediction is among the ``k`` largest (as ``tf.math.in_top_k``)."""
+    y_pred = np.asarray(y_pred)
+    y_true = np.asarray(y_true).reshape(y_pred.shape[:-1]).astype(np.int64)
+    target = np.take_along_axis(y_pred, y_true[..., None], axis=-1)
+    above = np.sum(y_pred > target, axis=-1)
+    return backend.as_tensor((above < k).astype(np.float32))
+
+
+def cosine_similarity(y_true, y_pred, axis: int = -1) -> np.ndarray:
+    """Sum of l2-normalised ``y_true * y_pred`` (norms floored at 1e-6, as tf l2_normalize)."""
+    def unit(v):
+        v = np.asarray(v, np.float64)
+        return v / np.sqrt(np.maximum(np.sum(v * v, axis=axis, keepdims=True), 1e-12))
+    return backend.as_tensor(np.sum(unit(y_true) * unit(y_pred), axis=axis).astype(np.float32))
+
+
 mean_squared_error = mse = MSE = losses.mean_squared_error
 mean_absolute_error = mae = MAE = losses.mean_absolute_error
 mean_absolute_percentage_error = mape = MAPE = losses.mean_absolute_percentage_error
@@ -55,6 +78,7 @@ categorical_crossentropy = losses.categorical_crossentropy
 sparse_categorical_crossentropy = losses.sparse_categorical_crossentropy
 hinge, squared_hinge, poisson = losses.hinge, losses.squared_hinge, losses.poisson
 kl_divergence = kld = losses.kl_divergence
+categorical_hinge, logcosh = losses.categorical_hinge, losses.log_cosh
 
 
 class Metric:
@@ -103,6 +127,9 @@ class MeanMetricWrapper(Mean):
         self.fn, self.fn_kwargs = fn, kwargs
         super().__init__(name=name or getattr(fn, "__name__", "metric"), dtype=dtype)
 
+    def get_config(self) -> dict:
+        return {**super().get_config(), **self.fn_kwargs}
+
     def update_state(self, y_true, y_pred, sample_weight=None) -> None:
         values = np.asarray(self.fn(y_true, y_pred, **self.fn_kwargs), np.float64)
         if values.ndim > 1:
@@ -137,6 +164,189 @@ SparseCategoricalCrossentropy = _wrapper("SparseCategoricalCrossentropy",
                                          sparse_categorical_crossentropy,
                                          "sparse_categorical_crossentropy")
 
+TopKCategoricalAccuracy = _wrapper("TopKCategoricalAccuracy", top_k_categorical_accuracy,
+                                   "top_k_categorical_accuracy", k=5)
+SparseTopKCategoricalAccuracy = _wrapper("SparseTopKCategoricalAccuracy",
+                                         sparse_top_k_categorical_accuracy,
+                                         "sparse_top_k_categorical_accuracy", k=5)
+MeanSquaredLogarithmicError = _wrapper("MeanSquaredLogarithmicError", msle,
+                                       "mean_squared_logarithmic_error")
+Hinge = _wrapper("Hinge", hinge, "hinge")
+SquaredHinge = _wrapper("SquaredHinge", squared_hinge, "squared_hinge")
+CategoricalHinge = _wrapper("CategoricalHinge", categorical_hinge, "categorical_hinge")
+KLDivergence = _wrapper("KLDivergence", kld, "kullback_leibler_divergence")
+Poisson = _wrapper("Poisson", poisson, "poisson")
+LogCoshError = _wrapper("LogCoshError", logcosh, "logcosh")
+CosineSimilarity = _wrapper("CosineSimilarity", cosine_similarity, "cosine_similarity", axis=-1)
+
+
+class RootMeanSquaredError(Mean):
+    """``sqrt`` of the (weighted) mean of the squared errors."""
+
+    def __init__(self, name="root_mean_squared_error", dtype=None):
+        super().__init__(name=name, dtype=dtype)
+
+    def update_state(self, y_true, y_pred, sample_weight=None) -> None:
+        y_true, y_pred = _pair(y_true, y_pred)
+        error = np.square(np.asarray(y_pred, np.float64) - np.asarray(y_true, np.float64))
+        if sample_weight is not None:
+            sample_weight = np.broadcast_to(
+                np.asarray(sample_weight, np.float64).reshape(
+                    (-1,) + (1,) * (error.ndim - 1)), error.shape)
+        super().update_state(error, sample_weight)
+
+    def result(self) -> np.float32:
+        return np.float32(np.sqrt(self.total / self.count) if self.count else 0.0)
+
+
+class _ConfusionMetric(Metric):
+    """True/false positives and negatives per threshold (``pred > threshold``, as tf-keras).
+
+    Every element counts (a multi-column output is flattened), unless ``class_id``
+    picks one column; ``top_k`` keeps only each row's ``k`` largest predictions.
+    """
+
+    def __init__(self, thresholds, top_k=None, class_id=None, name=None, dtype=None):
+        self.thresholds = np.atleast_1d(np.asarray(thresholds, np.float32))
+        self.top_k, self.class_id = top_k, class_id
+        super().__init__(name=name, dtype=dtype)
+
+    def reset_state(self) -> None:
+        shape = self.thresholds.shape
+        self.tp, self.fp = np.zeros(shape), np.zeros(shape)
+        self.tn, self.fn = np.zeros(shape), np.zeros(shape)
+
+    def update_state(self, y_true, y_pred, sample_weight=None) -> None:
+        y_true, y_pred = _pair(y_true, y_pred)
+        y_pred = np.asarray(y_pred, np.float32)
+        y_true = np.broadcast_to(np.asarray(y_true) != 0, y_pred.shape)
+        if self.top_k is not None:
+            kth = -np.sort(-y_pred, axis=-1)[..., self.top_k - 1:self.top_k]
+            y_pred = np.where(y_pred >= kth, y_pred, -np.inf).astype(np.float32)
+        w = np.ones(y_pred.shape) if sample_weight is None else np.broadcast_to(
+            np.asarray(sample_weight, np.float64).reshape((-1,) + (1,) * (y_pred.ndim - 1)),
+            y_pred.shape)
+        if self.class_id is not None:
+            y_true, y_pred, w = (a[..., self.class_id] for a in (y_true, y_pred, w))
+        t, p, w = y_true.reshape(-1), y_pred.reshape(-1), w.reshape(-1)
+        positive = p[None, :] > self.thresholds[:, None]
+        self.tp += (positive & t) @ w
+        self.fp += (positive & ~t) @ w
+        self.fn += (~positive & t) @ w
+        self.tn += (~positive & ~t) @ w
+
+    def get_config(self) -> dict:
+        return {"name": self.name, "dtype": self.dtype, "top_k": self.top_k,
+                "class_id": self.class_id}
+
+
+def _unique(cls) -> str:
+    """Keras's name for a metric created without one: ``auc``, ``auc_1`` ... per session."""
+    return backend.unique_object_name(backend.to_snake_case(cls.__name__))
+
+
+def _divide_no_nan(a, b):
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    return np.divide(a, b, out=np.zeros_like(a), where=b != 0)
+
+
+class Precision(_ConfusionMetric):
+    """``tp / (tp + fp)`` at ``thresholds`` (default 0.5)."""
+
+    def __init__(self, thresholds=None, top_k=None, class_id=None, name=None, dtype=None):
+        self.init_thresholds = thresholds
+        default = 0.5 if top_k is None else -np.inf
+        super().__init__(default if thresholds is None else thresholds, top_k, class_id,
+                         name or _unique(type(self)), dtype)
+
+    def result(self):
+        value = _divide_no_nan(self.tp, self.tp + self.fp).astype(np.float32)
+        return value[0] if value.size == 1 else value
+
+    def get_config(self):
+        return {**super().get_config(), "thresholds": self.init_thresholds}
+
+
+class Recall(Precision):
+    """``tp / (tp + fn)`` at ``thresholds`` (default 0.5)."""
+
+    def __init__(self, thresholds=None, top_k=None, class_id=None, name=None, dtype=None):
+        super().__init__(thresholds, top_k, class_id, name, dtype)
+
+    def result(self):
+        value = _divide_no_nan(self.tp, self.tp + self.fn).astype(np.float32)
+        return value[0] if value.size == 1 else value
+
+
+class AUC(_ConfusionMetric):
+    """Area under the ROC or PR curve from ``num_thresholds`` confusion counts (tf-keras's).
+
+    Thresholds ``[-eps, 1/(n-1), ..., (n-2)/(n-1), 1 + eps]``; ROC by the
+    trapezoidal rule ("interpolation"), PR by Davis & Goadrich interpolation;
+    "minoring"/"majoring" take the lower/upper heights.
+    """
+
+    def __init__(self, num_thresholds=200, curve="ROC", summation_method="interpolation",
+                 name=None, dtype=None, thresholds=None, multi_label=False, num_labels=None,
+                 label_weights=None, from_logits=False):
+        if multi_label:
+            raise ValueError(f"pymodel's AUC does not support multi_label=True. "
+                             f"Received: multi_label={multi_label}")
+        eps = backend.epsilon()
+        if thresholds is None:
+            inner = [(i + 1) * 1.0 / (num_thresholds - 1) for i in range(num_thresholds - 2)]
+        else:
+            inner = list(thresholds)
+            num_thresholds = len(inner) + 2
+        self.num_thresholds, self.curve = num_thresholds, str(curve).upper()
+        self.summation_method, self.from_logits = str(summation_method).lower(), from_logits
+        self.multi_label, self.num_labels, self.label_weights = multi_label, num_labels, None
+        self._given_thresholds = thresholds
+        super().__init__([0.0 - eps] + inner + [1.0 + eps], name=name or _unique(type(self)),
+                         dtype=dtype)
+
+    def update_state(self, y_true, y_pred, sample_weight=None) -> None:
+        if self.from_logits:
+            y_pred = 1.0 / (1.0 + np.exp(-np.asarray(y_pred, np.float64)))
+        super().update_state(y_true, y_pred, sample_weight)
+
+    def result(self) -> np.float32:
+        n = self.num_thresholds
+        tp, fp, tn, fn = self.tp, self.fp, self.tn, self.fn
+        if self.curve == "PR" and self.summation_method == "interpolation":
+            dtp = tp[:n - 1] - tp[1:]
+            p = tp + fp
+            dp = p[:n - 1] - p[1:]
+            slope = _divide_no_nan(dtp, np.maximum(dp, 0))
+            intercept = tp[1:] - slope * p[1:]
+            both = (p[:n - 1] > 0) & (p[1:] > 0)
+            ratio = np.where(both, _divide_no_nan(p[:n - 1], np.maximum(p[1:], 0)), 1.0)
+            with np.errstate(divide="ignore"):
+                log_ratio = np.log(ratio)
+            increment = _divide_no_nan(slope * (dtp + intercept * log_ratio),
+                                       np.maximum(tp[1:] + fn[1:], 0))
+            return np.float32(np.sum(increment))
+        recall = _divide_no_nan(tp, tp + fn)
+        if self.curve == "ROC":
+            x, y = _divide_no_nan(fp, fp + tn), recall
+        else:
+            x, y = recall, _divide_no_nan(tp, tp + fp)
+        if self.summation_method == "interpolation":
+            heights = (y[:n - 1] + y[1:]) / 2.0
+        elif self.summation_method == "minoring":
+            heights = np.minimum(y[:n - 1], y[1:])
+        else:
+            heights = np.maximum(y[:n - 1], y[1:])
+        return np.float32(np.sum((x[:n - 1] - x[1:]) * heights))
+
+    def get_config(self):
+        return {"num_thresholds": self.num_thresholds, "curve": self.curve,
+                "summation_method": self.summation_method, "multi_label": self.multi_label,
+                "num_labels": self.num_labels, "label_weights": self.label_weights,
+                "thresholds": self._given_thresholds, "from_logits": self.from_logits,
+                "name": self.name, "dtype": self.dtype}
+
+
 _FUNCTIONS = {
     "binary_accuracy": binary_accuracy, "categorical_accuracy": categorical_accuracy,
     "sparse_categorical_accuracy": sparse_categorical_accuracy,
@@ -147,12 +357,18 @@ _FUNCTIONS = {
     "categorical_crossentropy": categorical_crossentropy,
     "sparse_categorical_crossentropy": sparse_categorical_crossentropy,
     "hinge": hinge, "squared_hinge": squared_hinge, "poisson": poisson, "kld": kld,
-    "kl_divergence": kld,
+    "kl_divergence": kld, "categorical_hinge": categorical_hinge, "logcosh": logcosh,
+    "log_cosh": logcosh, "cosine_similarity": cosine_similarity,
+    "top_k_categorical_accuracy": top_k_categorical_accuracy,
+    "sparse_top_k_categorical_accuracy": sparse_top_k_categorical_accuracy,
 }
 _CLASSES = {c.__name__: c for c in (
     Mean, Accuracy, BinaryAccuracy, CategoricalAccuracy, SparseCategoricalAccuracy,
     MeanSquaredError, MeanAbsoluteError, MeanAbsolutePercentageError, BinaryCrossentropy,
-    CategoricalCrossentropy, SparseCategoricalCrossentropy)}
+    CategoricalCrossentropy, SparseCategoricalCrossentropy, TopKCategoricalAccuracy,
+    SparseTopKCategoricalAccuracy, MeanSquaredLogarithmicError, Hinge, SquaredHinge,
+    CategoricalHinge, KLDivergence, Poisson, LogCoshError, CosineSimilarity,
+    RootMeanSquaredError, Precision, Recall, AUC)}
 
 
 def get(identifier):
@@ -171,7 +387,8 @@ def get(identifier):
             return accuracy
         raise ValueError(f"Unknown metric function: '{identifier}'. Please ensure you are "
                          "using a `keras.utils.custom_object_scope` and that this object is "
-                         "included in the scope.")
+                         "included in the scope." + did_you_mean(
+                             identifier, ["accuracy"] + list(_FUNCTIONS) + list(_CLASSES)))
     if callable(identifier):
         return identifier
     raise ValueError(f"Could not interpret metric identifier: {identifier}")

@@ -47,6 +47,11 @@ def plot_history(
     Raises:
         ImportError: matplotlib is not installed (the message says how to get it).
         ValueError: the history holds nothing to draw.
+
+    Example:
+        >>> history = model.fit(x, y, epochs=3, validation_split=0.25, verbose=0)
+        >>> plot_history(history, "curves.png")  # doctest: +SKIP
+        'curves.png'
     """
     data = getattr(history, "history", history)
     keys = list(keys) if keys is not None else [k for k in data if not k.startswith("val_")]

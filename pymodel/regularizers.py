@@ -29,9 +29,15 @@ class Regularizer:
         return cls(**config)
 
 
+def _floatx(value) -> float:
+    """``value`` rounded to floatx, as tf-keras stores factors (``cast_to_floatx``)."""
+    from pymodel import backend
+    return float(np.dtype(backend.floatx()).type(value))
+
+
 class L1L2(Regularizer):
     def __init__(self, l1=0.0, l2=0.0):
-        self.l1, self.l2 = float(l1), float(l2)
+        self.l1, self.l2 = _floatx(l1), _floatx(l2)
 
     def get_config(self):
         return {"l1": self.l1, "l2": self.l2}
@@ -39,7 +45,7 @@ class L1L2(Regularizer):
 
 class L1(Regularizer):
     def __init__(self, l1=0.01, **kwargs):
-        self.l1 = float(kwargs.pop("l", l1))
+        self.l1 = _floatx(kwargs.pop("l", l1))
 
     def get_config(self):
         return {"l1": self.l1}
@@ -47,7 +53,7 @@ class L1(Regularizer):
 
 class L2(Regularizer):
     def __init__(self, l2=0.01, **kwargs):
-        self.l2 = float(kwargs.pop("l", l2))
+        self.l2 = _floatx(kwargs.pop("l", l2))
 
     def get_config(self):
         return {"l2": self.l2}
@@ -82,6 +88,8 @@ def get(identifier) -> Regularizer | None:
         return identifier
     if isinstance(identifier, dict):
         return deserialize(identifier)
+    if identifier == "l1_l2":  # the helper, so both factors default to 0.01
+        return l1_l2()
     if isinstance(identifier, str) and identifier in _CLASSES:
         return _CLASSES[identifier]()
     raise ValueError(f"Could not interpret regularizer identifier: {identifier!r}")

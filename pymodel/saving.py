@@ -125,13 +125,28 @@ def _open_model_file(path) -> dict[str, bytes]:
             names = set(z.namelist())
             if _CONFIG not in names or _WEIGHTS not in names:
                 raise ModelFileError(path, f"not a pymodel model file (the archive has no {_CONFIG} / {_WEIGHTS})")
-            return {n: z.read(n) for n in (_CONFIG, _WEIGHTS, _OPTIMIZER) if n in names}
+            wanted = [n for n in (_CONFIG, _WEIGHTS, _OPTIMIZER) if n in names]
+            _check_sizes(path, [z.getinfo(n) for n in wanted])
+            return {n: z.read(n) for n in wanted}
     except FileNotFoundError:
         raise ModelFileError(path, "no such file") from None
     except IsADirectoryError:
         raise ModelFileError(path, "is a folder, not a model file") from None
     except (zipfile.BadZipFile, EOFError, zlib.error) as e:
         raise ModelFileError(path, f"not a pymodel model file, or it is corrupt or truncated ({e})") from None
+
+
+def _check_sizes(path, infos: list) -> None:
+    """Refuse members whose declared size exceeds memory (a zip bomb) before inflating them.
+
+    zipfile never inflates a member past its declared ``file_size``, so checking
+    that number is enough.
+    """
+    from pymodel.validation import memory_limit
+    total = sum(info.file_size for info in infos)
+    if total > memory_limit() // 2:
+        raise ModelFileError(path, f"its members would inflate to {total:,} bytes, more than this "
+                                   "machine can hold; the file is corrupt or not a pymodel model file")
 
 
 def load_model(path, custom_objects: dict | None = None, compile: bool = True, **kwargs):
@@ -158,16 +173,27 @@ def load_model(path, custom_objects: dict | None = None, compile: bool = True, *
         raise ModelFileError(path, f"the saved model config cannot be rebuilt ({e})") from None
     _assign(model, _ordered(_read_npz(members[_WEIGHTS], path, _WEIGHTS)), path)
     if compile and config.get("compile_config"):
-        model.compile_from_config(config["compile_config"])
-        if _OPTIMIZER in members:
-            model.optimizer.set_state(_read_npz(members[_OPTIMIZER], path, _OPTIMIZER))
-    rng = _rng_of(model)
-    if rng is not None and config.get("rng_state"):
-        rng.bit_generator.state = config["rng_state"]
-    saved = config.get("layer_rng_states", {})
-    for i, state in _layer_rngs(model):
-        if str(i) in saved:
-            state.state = saved[str(i)]
+        try:
+            model.compile_from_config(config["compile_config"])
+            if _OPTIMIZER in members:
+                state = _read_npz(members[_OPTIMIZER], path, _OPTIMIZER)
+                model.optimizer.set_state(state)
+                if any("/" in key for key in state):  # slots saved: build now, as the first
+                    # fit would, so a state that does not fit the model fails here
+                    model.optimizer.build([w.view(np.ndarray) for w in model.trainable_weights])
+        except (KeyError, ValueError, TypeError) as e:
+            raise ModelFileError(path, f"the saved compile config or optimizer state is invalid "
+                                       f"({e!r})") from None
+    try:
+        rng = _rng_of(model)
+        if rng is not None and config.get("rng_state"):
+            rng.bit_generator.state = config["rng_state"]
+        saved = config.get("layer_rng_states", {})
+        for i, state in _layer_rngs(model):
+            if str(i) in saved:
+                state.state = saved[str(i)]
+    except (KeyError, ValueError, TypeError, AttributeError, OverflowError) as e:
+        raise ModelFileError(path, f"its random states are invalid ({e!r})") from None
     return model
 
 
@@ -182,7 +208,10 @@ def _assign(model, weights: list[np.ndarray], path) -> None:
     for i, (w, shape) in enumerate(zip(weights, expected)):
         if w.shape != shape:
             raise ModelFileError(path, f"weight {i} has shape {w.shape} but the model expects {shape}")
-    model.set_weights(weights)
+    try:
+        model.set_weights(weights)
+    except (ValueError, TypeError) as e:
+        raise ModelFileError(path, f"its weights cannot be used ({e})") from None
 
 
 def save_weights(model, path, *, overwrite: bool = True) -> None:

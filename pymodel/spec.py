@@ -80,8 +80,22 @@ def parse(text: str, source: str = "<spec>") -> dict:
 def load(path, *, allow_import: bool = False, check_files: bool = True) -> dict:
     """Read, parse and validate the spec file at ``path``; returns the spec dict.
 
+    Args:
+        path: The spec file (relative data paths in it resolve against its folder).
+        allow_import: Whether "module:function" losses and metrics may be imported.
+        check_files: Whether data files named in the spec must exist.
+
+    Returns:
+        The spec as a dict.
+
     Raises:
-        SpecError: the file is unreadable, not JSON, or not a valid spec.
+        SpecError: the file is unreadable, not JSON, or not a valid spec; ``errors`` lists
+            every problem as ``Issue(pointer, message)``.
+
+    Example:
+        >>> spec = load("examples/xor.json")  # doctest: +SKIP
+        >>> spec["model"]["layers"][0]["units"]  # doctest: +SKIP
+        4
     """
     path = pathlib.Path(path)
     try:
@@ -104,6 +118,14 @@ def validate(spec: dict, *, base_dir=None, allow_import: bool = False, source: s
 
     Raises:
         SpecError: with every problem found.
+
+    Example:
+        >>> bad = {"format": "pymodel.spec/1", "model": {"layers": [{"type": "Dense", "units": -3}]}}
+        >>> try:
+        ...     validate(bad)
+        ... except SpecError as e:
+        ...     print(e.errors[0])
+        /model/layers/0/units: -3 is less than the minimum of 1
     """
     issues = schema_issues(spec)
     if not issues:

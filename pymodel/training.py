@@ -22,10 +22,14 @@ import math
 
 import numpy as np
 
+from pymodel import backend, interrupts
 from pymodel import metrics as metrics_mod
 from pymodel._native import plan as native_plan
 
-_SHORTCUTS = {"bce": "sigmoid", "cce": "softmax", "scce": "softmax"}
+# tf-keras computes these losses from the logits whenever the output comes from a
+# sigmoid or softmax (backend._get_logits), whichever of the two and whatever the
+# loss's from_logits says: e.g. BCE on a softmax output is sigmoid-CE of its logits.
+_LOGIT_LOSSES = ("bce", "cce", "scce")
 
 
 class Plan:
@@ -77,10 +81,15 @@ class Plan:
             layer = self.layers[i]
             fused = from_logits and i == last
             reg = layer.activity_regularizer
-            if reg is not None and not fused:
+            if reg is not None:
                 from pymodel._native import optimizers as ops
                 rows = dy.shape[0]
-                penalty += ops.l1l2(self.outputs[i], reg.l1 / rows, reg.l2 / rows, dy)
+                if fused:  # dy is d loss / d logits: take the penalty's gradient through act
+                    gy = np.zeros_like(self.outputs[i])
+                    penalty += ops.l1l2(self.outputs[i], reg.l1 / rows, reg.l2 / rows, gy)
+                    dy = dy + layer.activation_backward(bufs[i], self.inputs[i], gy)
+                else:
+                    penalty += ops.l1l2(self.outputs[i], reg.l1 / rows, reg.l2 / rows, dy)
             dy = layer.backward(bufs[i], self.inputs[i], dy, need_dx=i > 0, from_logits=fused)
         return penalty
 
@@ -104,8 +113,8 @@ class Step:
         self.w = np.empty(capacity, self.dtype)
         last = model.layers[-1]
         kind = getattr(self.loss, "kind", None)
-        self.shortcut = (kind in _SHORTCUTS and not self.loss.from_logits
-                         and last.output_activation() == _SHORTCUTS[kind])
+        self.has_logits = last.output_activation() is not None
+        self.shortcut = kind in _LOGIT_LOSSES and self.has_logits
         self.params = [w.view(np.ndarray) for w in model.trainable_weights]
         self.grads = [g for layer in model.layers if layer.trainable
                       for w, g in zip(layer._weights, layer.gradients) if w.trainable]
@@ -126,6 +135,16 @@ class Step:
         total = native_plan.loss_sum(values, w)  # the compiled plan sums the same way
         return total / rows * self.model._loss_weight, pred2, y2
 
+    def _with_logits(self, out: np.ndarray) -> np.ndarray:
+        """``out`` carrying ``_keras_logits`` (as Keras's sigmoid/softmax outputs) for metrics."""
+        if not self.has_logits:
+            return out
+        z = self.plan.layers[-1].logits(self.plan.buffers(out.shape[0])[-1],
+                                        self.plan.inputs[-1])
+        tensor = out.view(backend.Tensor)
+        tensor._keras_logits = z.reshape(out.shape)
+        return tensor
+
     def train(self, x, y, w) -> tuple[float, np.ndarray]:
         """One optimizer step on a batch; returns (batch loss incl. regularization, predictions)."""
         model = self.model
@@ -140,7 +159,7 @@ class Step:
         if not optimizer.built:
             optimizer.build(self.params)
         optimizer.step(self.params, self.grads)
-        return value, out
+        return value, self._with_logits(out)
 
     def test(self, x, y, w, penalty: float) -> tuple[float, np.ndarray]:
         """Loss of a batch in inference mode (``penalty``: the weights' regularization loss)."""
@@ -149,7 +168,7 @@ class Step:
         for layer, output in zip(self.plan.layers, self.plan.outputs):
             if layer.activity_regularizer is not None:
                 value += layer.activity_regularizer(output) / out.shape[0]
-        return value + penalty, out
+        return value + penalty, self._with_logits(out)
 
 
 class CompiledStep:
@@ -196,11 +215,9 @@ class CompiledStep:
     def train_epoch(self, tracker) -> dict:
         """All batches in one C call; the tracker gets each batch's loss, as fit logs them."""
         self.train(0, self.steps)
-        capacity, n = self.step.capacity, self.n
+        capacity, n, dtype = self.step.capacity, self.n, self.x.dtype
         for b, value in enumerate(self.losses.tolist()):
-            rows = min(capacity, n - b * capacity)
-            tracker.loss_total += value * rows
-            tracker.count += rows
+            tracker.add_loss(value, min(capacity, n - b * capacity), dtype)
         return tracker.logs()
 
     def train_batch(self, b: int, start: int, stop: int) -> tuple:
@@ -211,7 +228,7 @@ class CompiledStep:
             yb, wb = self.y[start:stop], None if self.w is None else self.w[start:stop]
         else:
             yb, wb = step.y[:rows], None if self.w is None else step.w[:rows]
-        return float(self.losses[0]), yb, self._outputs[rows], wb
+        return float(self.losses[0]), yb, step._with_logits(self._outputs[rows]), wb
 
 
 def compile_step(step: Step):
@@ -334,26 +351,61 @@ class Tracker:
     def reset(self) -> None:
         self.loss_total = 0.0
         self.count = 0
+        self._float = np.float32
         for metric in self.metrics:
             metric.reset_state()
 
-    def update(self, loss: float, rows: int, y, out, w) -> dict:
-        self.loss_total += loss * rows
+    def add_loss(self, loss: float, rows: int, dtype) -> None:
+        """Adds a batch's loss weighted by its rows, summed in the model ``dtype``.
+
+        NOTE: float32 sums, as tf-keras's Mean metric keeps them, so History and CSVLogger
+        show the same float32 values and a huge loss overflows to inf at the same batch
+        (where TerminateOnNaN stops).
+        """
+        f = self._float = np.dtype(dtype).type
+        with np.errstate(over="ignore", invalid="ignore"):
+            self.loss_total = f(self.loss_total) + f(loss) * f(rows)
         self.count += rows
+
+    def update(self, loss: float, rows: int, y, out, w) -> dict:
+        self.add_loss(loss, rows, out.dtype)
         for metric in self.metrics:
-            metric.update_state(y, out, sample_weight=w)
+            metric.update_state(y, out, sample_weight=w if metric._weighted else None)
         return self.logs()
 
     def logs(self) -> dict:
-        logs = {"loss": self.loss_total / self.count if self.count else 0.0}
+        with np.errstate(invalid="ignore"):
+            logs = {"loss": float(self.loss_total / self._float(self.count)) if self.count else 0.0}
         for metric in self.metrics:
             logs[metric.name] = float(metric.result())
         return logs
 
 
 def build_metrics(model, y_shape: tuple, out_shape: tuple) -> list:
-    """Metric objects for ``compile(metrics=...)`` with Keras's "accuracy" resolution."""
-    return [metrics_mod.resolve(m, y_shape, out_shape) for m in model._compiled_metrics]
+    """Metric objects for ``compile(metrics=..., weighted_metrics=...)``, in that order.
+
+    As tf-keras's MetricsContainer: "accuracy" is resolved from the shapes; only
+    ``weighted_metrics`` see sample/class weights (flag ``_weighted``); a weighted
+    metric whose name is taken gets the prefix ``weighted_``. Built once per
+    ``compile`` and reused by every fit/evaluate (so ``"AUC"`` stays ``auc``).
+    """
+    if getattr(model, "_metric_objects", None) is not None:
+        return model._metric_objects
+    specs = model._compiled_metrics
+    first_weighted = getattr(model, "_first_weighted_metric", len(specs))
+    result, names = [], set()
+    for i, spec in enumerate(specs):
+        metric = metrics_mod.resolve(spec, y_shape, out_shape)
+        metric._weighted = i >= first_weighted
+        if metric.name in names:
+            if not metric._weighted:
+                raise ValueError(f"Found two metrics with the same name: {metric.name}. All "
+                                 "the metrics added to the model need to have unique names.")
+            metric.name = "weighted_" + metric.name
+        names.add(metric.name)
+        result.append(metric)
+    model._metric_objects = result
+    return result
 
 
 
@@ -402,7 +454,7 @@ def fit_loop(model, x, y, w, *, batch_size, epochs, verbose, callbacks, validati
                     value, yb, out, wb = fast.train_batch(b, start, stop)
                 else:
                     xb, yb, wb = gather(step, order, start, stop, x, y, w)
-                    value, out = step.train(xb, yb, wb)
+                    value, out = interrupts.deferred(step.train, xb, yb, wb)
                 logs = tracker.update(value, stop - start, yb, out, wb)
                 cbs.on_train_batch_end(b, logs)
                 if model.stop_training:
@@ -432,6 +484,7 @@ def test_loop(model, x, y, w, *, batch_size, callbacks) -> dict:
     n = x.shape[0]
     step = model._step(batch_size, x.shape[1:], y.shape[1:])
     tracker = Tracker(build_metrics(model, model._y_shape, (None,) + step.plan.shapes[-1]))
+    model._trackers = tracker.metrics
     penalty = weight_penalty(regularized_layers(model.layers), accumulate_gradients=False)
     callbacks.on_test_begin()
     logs = tracker.logs()

@@ -4,14 +4,19 @@ Randomness: a model's generator (initializers, shuffling, dropout seeds) is
 created when the model is built. It is seeded from :func:`set_random_seed` if
 that was called, else from NumPy's global state (so ``np.random.seed(42)``
 before building makes a run reproducible, as the seed notebook expects).
+Training uses only the model's own generator, so models built one after the
+other can then be trained in parallel threads with the same results; building
+them in parallel threads draws their seeds in whatever order the threads run.
 """
 from __future__ import annotations
 
 import random
+import threading
 
 import numpy as np
 
 _SEED: list = [None]
+_SPAWN_LOCK = threading.Lock()
 
 try:  # the progress bar lives in pymodel/progbar.py
     from pymodel.progbar import Progbar  # noqa: F401
@@ -43,6 +48,7 @@ def set_random_seed(seed: int) -> None:
 
 def make_generator() -> np.random.Generator:
     """A new generator: from the explicit seed sequence, else from NumPy's global state."""
-    if _SEED[0] is not None:
-        return np.random.default_rng(_SEED[0].spawn(1)[0])
-    return np.random.default_rng(np.random.randint(0, 2**31 - 1, size=4))
+    with _SPAWN_LOCK:  # SeedSequence.spawn counts its children: one at a time
+        if _SEED[0] is not None:
+            return np.random.default_rng(_SEED[0].spawn(1)[0])
+        return np.random.default_rng(np.random.randint(0, 2**31 - 1, size=4))

@@ -1,6 +1,7 @@
 """Conv1D/Conv2D kernels (channels_last) against NumPy float64 references and finite differences."""
 import numpy as np
 import pytest
+from window_ref import numeric_grad, tf_axis
 
 from pymodel._native import conv, ffi, lib
 
@@ -9,17 +10,6 @@ RTOL = {np.float32: 1e-5, np.float64: 1e-12}
 
 
 # ----------------------------------------------------------------- references
-def tf_axis(size, k, stride, dilation, padding):
-    """(out, pad_before) of one axis, restated from TensorFlow's conv_ops / Keras's conv_utils."""
-    span = (k - 1) * dilation + 1
-    if padding == "valid":
-        return (size - span + stride) // stride, 0
-    out = (size + stride - 1) // stride
-    if padding == "causal":
-        return out, span - 1
-    return out, max((out - 1) * stride + span - size, 0) // 2
-
-
 def taps(x, kh, kw, s, d, pads, outs):
     """Every tap (ky, kx) of the zero-padded input as a strided view: (ky, kx, slice tuple), xp."""
     (sh, sw), (dh, dw), (pt, pl), (oh, ow) = s, d, pads, outs
@@ -32,8 +22,8 @@ def taps(x, kh, kw, s, d, pads, outs):
 
 
 def geometry(x_shape, k_shape, s, d, padding):
-    (oh, pt), (ow, pl) = (tf_axis(x_shape[1], k_shape[0], s[0], d[0], padding),
-                          tf_axis(x_shape[2], k_shape[1], s[1], d[1], padding))
+    (oh, pt), (ow, pl) = (tf_axis(x_shape[1], k_shape[0], s[0], padding, d[0]),
+                          tf_axis(x_shape[2], k_shape[1], s[1], padding, d[1]))
     return (pt, pl), (oh, ow)
 
 
@@ -97,21 +87,6 @@ def assert_close(got, want, dtype, scale=None):
     np.testing.assert_allclose(got, want, rtol=RTOL[dtype], atol=RTOL[dtype] * scale * 10)
 
 
-def numeric_grad(f, arr, eps=1e-6):
-    """Central differences of scalar f() with respect to every element of arr (changed in place)."""
-    g = np.zeros_like(arr)
-    flat, gflat = arr.reshape(-1), g.reshape(-1)
-    for i in range(flat.size):
-        keep = flat[i]
-        flat[i] = keep + eps
-        up = f()
-        flat[i] = keep - eps
-        down = f()
-        flat[i] = keep
-        gflat[i] = (up - down) / (2 * eps)
-    return g
-
-
 # ---------------------------------------------------------------------- tests
 @pytest.mark.parametrize("size,k,stride,dilation,padding,expected", [
     (5, 3, 2, 1, "same", (3, 1, 1)),
@@ -126,7 +101,7 @@ def numeric_grad(f, arr, eps=1e-6):
 ])
 def test_padding_amounts_match_tensorflow(size, k, stride, dilation, padding, expected):
     assert tuple(conv.padding_amounts(size, k, stride, padding, dilation)) == expected
-    assert tf_axis(size, k, stride, dilation, padding) == expected[:2]
+    assert tf_axis(size, k, stride, padding, dilation) == expected[:2]
 
 
 def test_conv_output_shape_for_2d_and_1d_inputs():
@@ -322,7 +297,7 @@ def test_the_c_kernels_recheck_geometry_and_workspace():
     x, k, y = np.zeros(50), np.zeros(3 * 3 * 2 * 4), np.zeros(100)
     need = lib.pm_conv2d_workspace_size_f64(window(), 4)
     work = np.zeros(need, np.uint8)
-    p = lambda a: ffi.from_buffer("double *", a)  # noqa: E731
+    p = lambda a: ffi.from_buffer("double *", a)
     args = (window(), 4, p(x), p(k), ffi.NULL, p(y), ffi.from_buffer(work))
     assert lib.pm_conv2d_fwd_f64(*args, need - 1) == lib.PM_ENOMEM
     assert lib.pm_conv2d_fwd_f64(*args, need) == lib.PM_OK

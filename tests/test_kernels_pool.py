@@ -1,6 +1,7 @@
 """Pooling kernels (channels_last) against NumPy float64 references and finite differences."""
 import numpy as np
 import pytest
+from window_ref import numeric_grad, tf_axis
 
 from pymodel._native import ffi, lib, pool
 
@@ -9,14 +10,6 @@ RTOL = {np.float32: 1e-6, np.float64: 1e-13}
 
 
 # ----------------------------------------------------------------- references
-def tf_axis(size, k, stride, padding):
-    """(out, pad_before) of one axis, restated from TensorFlow's pooling ops."""
-    if padding == "valid":
-        return (size - k + stride) // stride, 0
-    out = (size + stride - 1) // stride
-    return out, max((out - 1) * stride + k - size, 0) // 2
-
-
 class PoolRef:
     """Every window of x stacked on axis 0 (taps in row-major order), padding as NaN, in float64."""
 
@@ -76,20 +69,6 @@ BACKWARD = {"max": (pool.max_pool2d_backward, PoolRef.max_backward),
 def assert_close(got, want, dtype):
     assert got.shape == want.shape and got.dtype == dtype
     np.testing.assert_allclose(got, want, rtol=RTOL[dtype], atol=RTOL[dtype] * 10)
-
-
-def numeric_grad(f, arr, eps=1e-6):
-    g = np.zeros_like(arr)
-    flat, gflat = arr.reshape(-1), g.reshape(-1)
-    for i in range(flat.size):
-        keep = flat[i]
-        flat[i] = keep + eps
-        up = f()
-        flat[i] = keep - eps
-        down = f()
-        flat[i] = keep
-        gflat[i] = (up - down) / (2 * eps)
-    return g
 
 
 # ---------------------------------------------------------------------- tests
@@ -262,7 +241,7 @@ def test_bad_arguments_raise_clear_errors():
 def test_the_c_kernels_recheck_their_arguments():
     g = dict(n=1, h=4, w=4, c=1, kh=2, kw=2, sh=2, sw=2, dh=1, dw=1, pad_top=0, pad_left=0, oh=2, ow=2)
     x, y = np.zeros(16), np.zeros(4)
-    p = lambda a: ffi.from_buffer("double *", a)  # noqa: E731
+    p = lambda a: ffi.from_buffer("double *", a)
     assert lib.pm_max_pool2d_fwd_f64(ffi.new("pm_window2d *", g)[0], p(x), p(y)) == lib.PM_OK
     for bad in (dict(dh=2), dict(oh=3), dict(pad_left=2), dict(c=-1)):
         assert lib.pm_avg_pool2d_fwd_f64(ffi.new("pm_window2d *", {**g, **bad})[0], p(x), p(y)) == lib.PM_EINVAL

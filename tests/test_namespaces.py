@@ -51,7 +51,10 @@ def test_floatx_and_epsilon_defaults_are_keras_ones():
 def test_regularizers_compute_keras_penalties():
     w = np.array([[1.0, -2.0]], np.float32)
     assert keras.regularizers.l1_l2(0.1, 0.2)(w) == pytest.approx(0.1 * 3 + 0.2 * 5)
-    assert keras.regularizers.get("l2").get_config() == {"l2": 0.01}
+    # tf-keras stores the factors in floatx: 0.01 reads back as float32(0.01)
+    assert keras.regularizers.get("l2").get_config() == {"l2": float(np.float32(0.01))}
+    assert keras.regularizers.get("l1_l2").get_config() == {"l1": float(np.float32(0.01)),
+                                                             "l2": float(np.float32(0.01))}
 
 
 def test_only_one_clipping_branch_applies():

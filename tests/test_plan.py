@@ -159,12 +159,14 @@ def test_configurations_the_plan_does_not_cover_use_the_python_loop(monkeypatch)
     assert training.compile_step(model._step(4, (5,), (3,))) is None
 
 
-def test_bad_sparse_labels_fall_back_and_raise_the_keras_error():
+def test_bad_sparse_labels_are_refused_before_training():
     x, _ = _data()
     model = _model()
     model.compile("sgd", "sparse_categorical_crossentropy")
-    with pytest.raises(ValueError, match="labels must be integers in"):
+    before = model.get_weights()
+    with pytest.raises(ValueError, match=r"must be integers in \[0, 3\).*y\[0\]=7"):
         model.fit(x, np.full(len(x), 7.0, np.float32), verbose=0)
+    assert all(np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
 
 
 def test_keyboard_interrupt_between_batches_leaves_weights_of_completed_steps(monkeypatch):

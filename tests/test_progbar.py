@@ -5,12 +5,11 @@ import json
 import os
 import pathlib
 import sys
-import threading
-import tty
 import types
 
 import numpy as np
 import pytest
+from terminal import on_terminal, use_ticking_clock
 
 import pymodel.progbar as progbar_module
 from pymodel.callbacks import CallbackList
@@ -33,40 +32,9 @@ def impl(monkeypatch):
                                  set_time=lambda t: now.__setitem__(0, t))
 
 
-def play_on_terminal(ops, impl, monkeypatch) -> bytes:
-    """Plays `ops` with stdout on a raw pseudo-terminal; returns the bytes written."""
-    master, slave = os.openpty()
-    tty.setraw(slave)
-    chunks = []
-
-    def read():
-        while True:
-            try:
-                chunk = os.read(master, 65536)
-            except OSError:
-                return
-            if not chunk:
-                return
-            chunks.append(chunk)
-
-    reader = threading.Thread(target=read)
-    reader.start()
-    out = open(slave, "w", closefd=False)
-    monkeypatch.setattr(sys, "stdout", out)
-    try:
-        scenarios.play(ops, impl)
-        out.flush()
-    finally:
-        monkeypatch.undo()
-        os.close(slave)
-        reader.join(5)
-        os.close(master)
-    return b"".join(chunks)
-
-
 @pytest.mark.parametrize("name", NAMES)
-def test_terminal_output_is_byte_identical_to_tf_keras(name, impl, monkeypatch):
-    written = play_on_terminal(scenarios.SCENARIOS[name], impl, monkeypatch)
+def test_terminal_output_is_byte_identical_to_tf_keras(name, impl):
+    written = on_terminal(lambda: scenarios.play(scenarios.SCENARIOS[name], impl))
     assert written == (FIXTURES / f"{name}.tty").read_bytes()
 
 
@@ -98,16 +66,14 @@ def real_run_ops(name):
 @pytest.fixture
 def ticking_impl(impl, monkeypatch):
     """As `impl`, with the recording's clock: each reading advances by clock_tick seconds."""
-    tick = json.loads((FIXTURES / f"{REAL_RUNS[0]}.case.json").read_text())["clock_tick"]
-    now = [0.0]
-    monkeypatch.setattr(progbar_module, "time",
-                        types.SimpleNamespace(time=lambda: now.__setitem__(0, now[0] + tick) or now[0]))
+    use_ticking_clock(monkeypatch,
+                      json.loads((FIXTURES / f"{REAL_RUNS[0]}.case.json").read_text())["clock_tick"])
     return impl
 
 
 @pytest.mark.parametrize("name", REAL_RUNS)
-def test_hooks_of_a_real_tf_keras_fit_print_the_same_bytes_on_a_terminal(name, ticking_impl, monkeypatch):
-    written = play_on_terminal(real_run_ops(name), ticking_impl, monkeypatch)
+def test_hooks_of_a_real_tf_keras_fit_print_the_same_bytes_on_a_terminal(name, ticking_impl):
+    written = on_terminal(lambda: scenarios.play(real_run_ops(name), ticking_impl))
     assert written == (FIXTURES / f"{name}.tty").read_bytes()
 
 

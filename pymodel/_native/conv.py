@@ -30,9 +30,12 @@ class Axis(NamedTuple):
 
 
 def _pair(value: IntPair, name: str) -> tuple:
-    """``value`` as a pair of ints >= 1 (an int is repeated), Keras's normalize_tuple."""
+    """``value`` as a pair of ints in [1, 2**62) (an int is repeated), Keras's normalize_tuple.
+
+    The upper bound keeps every size the C side computes from them inside int64.
+    """""
     pair = (value, value) if isinstance(value, (int, np.integer)) else tuple(value)
-    if len(pair) != 2 or not all(isinstance(v, (int, np.integer)) and v >= 1 for v in pair):
+    if len(pair) != 2 or not all(isinstance(v, (int, np.integer)) and 1 <= v < 2**62 for v in pair):
         raise ValueError(f"`{name}` must be an int or a pair of ints >= 1. Received: {name}={value!r}")
     return tuple(int(v) for v in pair)
 

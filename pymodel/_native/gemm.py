@@ -6,6 +6,7 @@ PYMODEL_NUM_THREADS, else OMP_NUM_THREADS, else all available cores.
 from __future__ import annotations
 
 import functools
+import operator
 import os
 import warnings
 
@@ -46,7 +47,10 @@ def _workspace_bytes(m: int, n: int, k: int, dtype: np.dtype) -> int:
 
 def workspace_bytes(m: int, n: int, k: int, dtype) -> int:
     """Bytes of scratch space pm_gemm needs for an (m, k) @ (k, n) product."""
-    return _workspace_bytes(int(m), int(n), int(k), np.dtype(dtype))
+    m, n, k = operator.index(m), operator.index(n), operator.index(k)  # TypeError for floats
+    if not all(0 <= v < 2**63 for v in (m, n, k)):
+        raise ValueError(f"gemm sizes must be in [0, 2**63). Received: m={m}, n={n}, k={k}")
+    return _workspace_bytes(m, n, k, np.dtype(dtype))
 
 
 def workspace(m: int, n: int, k: int, dtype) -> np.ndarray:
@@ -108,7 +112,10 @@ def _require_work(work, need: int) -> None:
 
 def set_num_threads(n: int) -> None:
     """Use ``n`` threads in the parallel kernels (n <= 0: all available cores). Results do not depend on it."""
-    check(lib.pm_set_num_threads(int(n)), "set_num_threads")
+    n = operator.index(n)
+    if not -2**31 <= n < 2**31:
+        raise ValueError(f"set_num_threads takes a 32-bit thread count. Received: n={n}")
+    check(lib.pm_set_num_threads(n), "set_num_threads")
 
 
 def get_num_threads() -> int:

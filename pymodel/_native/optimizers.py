@@ -15,6 +15,7 @@ An optimizer class composes one training step the way tf-keras's
 """
 from __future__ import annotations
 
+import numbers
 from typing import NamedTuple
 
 import numpy as np
@@ -43,7 +44,7 @@ def _operands(w, g, **slots):
 
 
 def _step(t) -> int:
-    if isinstance(t, bool) or int(t) != t or t < 1:
+    if isinstance(t, bool) or not isinstance(t, numbers.Real) or not 1 <= t < 2**62 or int(t) != t:
         raise ValueError(f"The step number t (iterations + 1) must be an integer >= 1. Received: t={t!r}")
     return int(t)
 

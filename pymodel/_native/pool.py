@@ -38,15 +38,21 @@ def _geometry(shape: Sequence[int], pool_size, strides, padding: str, what: str)
 def pool_output_shape(input_shape: Sequence[int], pool_size: IntPair = 2, strides: Optional[IntPair] = None,
                       padding: str = "valid") -> tuple:
     """Output shape of a pooling layer: ``(N, OH, OW, C)`` for rank 4, ``(N, OL, C)`` for rank 3."""
-    g = _geometry(tuple(input_shape), pool_size, strides, padding, "pool_output_shape")
-    return (g.n, g.ow, g.c) if len(input_shape) == 3 else (g.n, g.oh, g.ow, g.c)
+    return _output_shape(_geometry(tuple(input_shape), pool_size, strides, padding, "pool_output_shape"),
+                         len(input_shape))
 
 
-def _x(x: np.ndarray, rank: int, what: str) -> np.ndarray:
+def _output_shape(g, rank: int) -> tuple:
+    return (g.n, g.ow, g.c) if rank == 3 else (g.n, g.oh, g.ow, g.c)
+
+
+def _checked(x: np.ndarray, rank: int, pool_size, strides, padding: str, what: str):
+    """Checks ``x`` (rank, non-empty spatial axes); returns its window geometry and the output shape."""
     require(x, "x", shape=(None,) * rank)
     if min(x.shape[1:-1]) < 1:
         raise ValueError(f"{what}: input spatial sizes must be >= 1. Received: x.shape={x.shape}")
-    return x
+    g = _geometry(x.shape, pool_size, strides, padding, what)
+    return g, _output_shape(g, rank)
 
 
 def _output(arr, name: str, shape: tuple, dtype, *inputs) -> np.ndarray:
@@ -64,18 +70,14 @@ def _as4(arr: np.ndarray) -> np.ndarray:
 
 
 def _forward(op: str, x, pool_size, strides, padding, out, rank: int, what: str) -> np.ndarray:
-    _x(x, rank, what)
-    g = _geometry(x.shape, pool_size, strides, padding, what)
-    shape = (g.n, g.ow, g.c) if rank == 3 else (g.n, g.oh, g.ow, g.c)
+    g, shape = _checked(x, rank, pool_size, strides, padding, what)
     out = _output(out, "out", shape, x.dtype, (x, "x"))
     check(kernel(op, x.dtype)(g[0], ptr(_as4(x)), out_ptr(_as4(out))), what)
     return out
 
 
 def _backward(op: str, x, dy, pool_size, strides, padding, dx, rank: int, what: str) -> np.ndarray:
-    _x(x, rank, what)
-    g = _geometry(x.shape, pool_size, strides, padding, what)
-    shape = (g.n, g.ow, g.c) if rank == 3 else (g.n, g.oh, g.ow, g.c)
+    g, shape = _checked(x, rank, pool_size, strides, padding, what)
     require(dy, "dy", dtype=x.dtype, shape=shape)
     dx = _output(dx, "dx", x.shape, x.dtype, (x, "x"), (dy, "dy"))
     args = (ptr(_as4(x)),) if op.startswith("max") else ()

@@ -8,7 +8,18 @@ from pymodel.layers.base import Layer
 
 
 class Activation(Layer):
-    """Keras 2 ``Activation(activation)``."""
+    """Applies an activation function to its input (Keras 2 ``Activation``).
+
+    Args:
+        activation: Name (``"relu"``, ``"softmax"``, ...) or function from ``keras.activations``.
+
+    Raises:
+        ValueError: unknown activation name.
+
+    Example:
+        >>> keras.layers.Activation("softmax")(np.array([[1.0, 1.0]], "float32")).tolist()
+        [[0.5, 0.5]]
+    """
 
     def __init__(self, activation, **kwargs):
         super().__init__(**kwargs)
@@ -31,6 +42,11 @@ class Activation(Layer):
             return dy
         from pymodel._native import activations as kernels
         return kernels.backward(self._desc, x, buf["y"], dy, out=buf["dx"])
+
+    def activation_backward(self, buf, x, dy):
+        """d/dx of a loss whose gradient with respect to this layer's output is ``dy``."""
+        from pymodel._native import activations as kernels
+        return kernels.backward(self._desc, x, buf["y"], dy)
 
     def logits(self, buf, x):
         return x if self.output_activation() else None

@@ -17,8 +17,9 @@ import math
 
 import numpy as np
 
-from pymodel import backend, initializers, regularizers
+from pymodel import activations, backend, initializers, regularizers
 
+_LOGIT_ACTIVATIONS = ("sigmoid", "softmax")
 _ALLOWED_KWARGS = {"input_dim", "input_shape", "batch_input_shape", "batch_size", "weights",
                    "activity_regularizer", "autocast", "implementation"}
 
@@ -96,6 +97,10 @@ class Layer:
         """Create a parameter from ``initializer`` (drawing from the model's generator)."""
         init = initializers.get(initializer)
         dtype = dtype or self.dtype
+        from pymodel.validation import check_memory
+        dims = _shape_tuple(shape)
+        check_memory(2 * math.prod(d or 0 for d in dims) * np.dtype(dtype).itemsize,  # + gradient
+                     f'Weight "{self.name}/{name}" of shape {dims}')
         if isinstance(init, initializers.Initializer):
             if self._rng is None:
                 from pymodel.utils import make_generator
@@ -213,3 +218,63 @@ class Layer:
 
     def __repr__(self) -> str:
         return f"<{type(self).__module__}.{type(self).__name__} name={self.name}>"
+
+
+class KernelLayer(Layer):
+    """Base of ``activation(op(inputs, kernel) + bias)`` layers (Dense, Conv): their shared
+    arguments, weights, config entries and output activation."""
+
+    def _set_kernel_args(self, activation, use_bias, kernel_initializer, bias_initializer,
+                         kernel_regularizer, bias_regularizer, kernel_constraint,
+                         bias_constraint) -> None:
+        """Resolve the shared constructor arguments (constraints: only None is supported)."""
+        self.activation = activations.get(activation)
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        for key, value in (("kernel_constraint", kernel_constraint),
+                           ("bias_constraint", bias_constraint)):
+            if value is not None:
+                raise ValueError(f"pymodel's {type(self).__name__} does not support weight "
+                                 f"constraints yet. Received: {key}={value!r}")
+        self.kernel_constraint = self.bias_constraint = None
+        self._desc = activations.descriptor(self.activation)
+        self.kernel = self.bias = None
+
+    def _build_kernel(self, kernel_shape: tuple) -> None:
+        """Add ``kernel`` and, with ``use_bias``, a ``bias`` as long as the kernel's last axis."""
+        self.kernel = self.add_weight("kernel", kernel_shape, self.kernel_initializer,
+                                      self.kernel_regularizer)
+        if self.use_bias:
+            self.bias = self.add_weight("bias", kernel_shape[-1:], self.bias_initializer,
+                                        self.bias_regularizer)
+        self.built = True
+
+    def _kernel_config(self) -> dict:
+        """The config entries of the shared arguments, in Keras's order."""
+        return {
+            "activation": activations.serialize(self.activation),
+            "use_bias": self.use_bias,
+            "kernel_initializer": initializers.serialize(self.kernel_initializer),
+            "bias_initializer": initializers.serialize(self.bias_initializer),
+            "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
+            "bias_regularizer": regularizers.serialize(self.bias_regularizer),
+            "activity_regularizer": regularizers.serialize(self.activity_regularizer),
+            "kernel_constraint": self.kernel_constraint,
+            "bias_constraint": self.bias_constraint,
+        }
+
+    def logits(self, buf, x):
+        return buf["z"] if self.output_activation() else None
+
+    def output_activation(self):
+        name = activations.serialize(self.activation)
+        return name if name in _LOGIT_ACTIVATIONS else None
+
+    def _kernel(self) -> np.ndarray:
+        return self.kernel.view(np.ndarray)
+
+    def _bias(self):
+        return None if self.bias is None else self.bias.view(np.ndarray)

@@ -9,10 +9,27 @@ from pymodel.layers.base import Layer
 
 
 class Dropout(Layer):
-    """Keras 2 ``Dropout(rate, noise_shape=None, seed=None)``.
+    """Randomly zeroes a fraction ``rate`` of the inputs while training (Keras 2 ``Dropout``).
 
-    The mask comes from a C random state seeded from ``seed`` or, without
-    one, from the model's generator when the layer is built.
+    Kept inputs are scaled by ``1 / (1 - rate)``; in evaluate and predict (``training=False``)
+    the layer passes its input through. The mask comes from a C random state seeded from
+    ``seed`` or, without one, from the model's generator when the layer is built.
+
+    Args:
+        rate: Fraction of the inputs to drop, in [0, 1].
+        noise_shape: Shape of the mask, broadcast over the input (``None`` entries: the input's).
+        seed: Seed of this layer's masks.
+
+    Raises:
+        ValueError: ``rate`` is outside [0, 1].
+
+    Example:
+        >>> layer = keras.layers.Dropout(0.5, seed=1)
+        >>> out = layer(np.ones((2, 4), "float32"), training=True)
+        >>> sorted(set(out.ravel().tolist())) in ([0.0, 2.0], [0.0], [2.0])
+        True
+        >>> layer(np.ones((2, 4), "float32")).tolist()  # inference: identity
+        [[1.0, 1.0, 1.0, 1.0], [1.0, 1.0, 1.0, 1.0]]
     """
 
     def __init__(self, rate, noise_shape=None, seed=None, **kwargs):

@@ -12,6 +12,7 @@ class InputLayer(Layer):
     def __init__(self, input_shape=None, batch_size=None, dtype=None, input_tensor=None,
                  sparse=None, name=None, ragged=None, type_spec=None, **kwargs):
         batch_input_shape = kwargs.pop("batch_input_shape", None)
+        kwargs.pop("optional", None)  # tf-keras 2.16+ JSON writes "optional": false
         if kwargs:
             raise TypeError("Keyword argument not understood:", next(iter(kwargs)))
         if input_shape is not None and batch_input_shape is not None:
@@ -39,7 +40,13 @@ class InputLayer(Layer):
 
 def Input(shape=None, batch_size=None, name=None, dtype=None, sparse=None, tensor=None,
           ragged=None, type_spec=None, **kwargs) -> InputLayer:
-    """Keras's ``Input(shape=...)``; returns the ``InputLayer`` (add it to a Sequential)."""
+    """Keras's ``Input(shape=...)``; returns the ``InputLayer`` (add it to a Sequential).
+
+    Example:
+        >>> model = keras.Sequential([keras.Input(shape=(3,)), keras.layers.Dense(2)])
+        >>> model.output_shape
+        (None, 2)
+    """
     batch_shape = kwargs.pop("batch_shape", kwargs.pop("batch_input_shape", None))
     if kwargs:
         raise ValueError(f"Unrecognized keyword arguments: {list(kwargs)}")

@@ -3,27 +3,51 @@ from __future__ import annotations
 
 import json
 import math
+import warnings
 
 import numpy as np
 
-from pymodel import backend, losses, optimizers, training
-from pymodel.errors import NotCompiledError
+from pymodel import backend, interrupts, losses, optimizers, training, validation
 from pymodel.layers import Layer
 from pymodel.layers import serialize as serialize_layer
 from pymodel.layers.input_layer import InputLayer
 from pymodel.models import summary as summary_mod
 
-KERAS_VERSION = "2.12.0"
+# NOTE: the JSON layout is 2.10-2.12's, but the version tag is the tf-keras the reference
+# recordings were made with, so that to_json() matches them text for text.
+KERAS_VERSION = "2.21.0"
 
 
 class Sequential:
-    """Keras 2 ``Sequential(layers=None, name=None)``."""
+    """A linear stack of layers: Keras 2's ``Sequential(layers=None, name=None)``.
+
+    Args:
+        layers: Layers to add, in order (a list, or one layer).
+        name: Model name (default ``sequential``, ``sequential_1``, ...).
+
+    Example:
+        >>> import numpy as np
+        >>> import pymodel as keras
+        >>> model = keras.Sequential([keras.layers.Dense(4, activation="relu", input_shape=(3,)),
+        ...                           keras.layers.Dense(1, activation="sigmoid")])
+        >>> model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
+        >>> x, y = np.zeros((8, 3), "float32"), np.ones((8, 1), "float32")
+        >>> history = model.fit(x, y, epochs=2, verbose=0)
+        >>> list(history.history)
+        ['loss', 'accuracy']
+        >>> model.predict(x, verbose=0).shape  # batches of 32 by default, Dropout off
+        (8, 1)
+
+    ``fit``, ``evaluate`` and ``predict`` take tf-keras's arguments; ``verbose="auto"`` (1)
+    draws tf-keras's progress bar, 2 one line per epoch, 0 nothing.
+    """
 
     def __init__(self, layers=None, name: str | None = None):
         self.name = name or backend.unique_object_name("sequential")
         self._layers: list[Layer] = []
         self._input_layer: InputLayer | None = None
         self._build_input_shape = None
+        self._inferred_input_dtype = None  # integer data that built a deferred model
         self.built = False
         self.optimizer = None
         self.loss = None
@@ -31,7 +55,7 @@ class Sequential:
         self._compiled_metrics: list = []
         self._compile_config = None
         self._loss_weight = 1.0
-        self._trackers: list = []
+        self._trackers: list | None = None  # the compiled metrics, once a step has built them
         self._rng: np.random.Generator | None = None
         self._steps: dict = {}
         self._plans: dict = {}
@@ -49,7 +73,12 @@ class Sequential:
         return list(self._layers)
 
     def add(self, layer: Layer) -> None:
-        """Append ``layer``; builds it at once when the input shape is known."""
+        """Append ``layer``; builds it at once when the input shape is known.
+
+        Raises:
+            TypeError: ``layer`` is not a Layer.
+            ValueError: a layer of the model already has that name.
+        """
         if not isinstance(layer, Layer):
             raise TypeError("The added layer must be an instance of class Layer. "
                             f"Received: layer={layer} of type {type(layer)}.")
@@ -82,6 +111,7 @@ class Sequential:
         if not self._layers:
             self._input_layer = None
             self._build_input_shape = None
+            self._inferred_input_dtype = None
             self.built = False
 
     @property
@@ -93,8 +123,9 @@ class Sequential:
 
     @property
     def output_shape(self) -> tuple:
+        """``(None, ...)`` of the model output."""
         self._require_built()
-        return (None,) + self._output_shape(self.input_shape[1:])
+        return self.input_shape[:1] + self._output_shape(self.input_shape[1:])
 
     @property
     def trainable(self) -> bool:
@@ -149,42 +180,63 @@ class Sequential:
         self._plans.clear()
 
     # ------------------------------------------------------------------ weights
+    def _assert_weights_created(self) -> None:
+        if not self.built:
+            raise ValueError(f"Weights for model '{self.name}' have not yet been created. "
+                             "Weights are created when the model is first called on inputs or "
+                             "`build()` is called with an `input_shape`.")
+
     @property
     def weights(self) -> list:
+        self._assert_weights_created()
         return [w for layer in self._layers for w in layer.weights]
 
     @property
     def trainable_weights(self) -> list:
+        self._assert_weights_created()
         return [w for layer in self._layers for w in layer.trainable_weights]
 
     @property
     def non_trainable_weights(self) -> list:
+        self._assert_weights_created()
         return [w for layer in self._layers for w in layer.non_trainable_weights]
 
     trainable_variables = trainable_weights
     variables = weights
 
     def get_weights(self) -> list[np.ndarray]:
+        """Copies of the weights, layer by layer (Dense: kernel, then bias)."""
         return [np.array(w) for w in self.weights]
 
     def set_weights(self, weights) -> None:
+        """Set every weight from a list in :meth:`get_weights` order (count and shapes must match)."""
         weights = list(weights)
-        expected = len(self.weights)
-        if len(weights) != expected:
+        params = self.weights
+        if len(weights) != len(params):
             raise ValueError(f"You called `set_weights(weights)` on layer \"{self.name}\" with a "
                              f"weight list of length {len(weights)}, but the layer was expecting "
-                             f"{expected} weights.")
+                             f"{len(params)} weights. Provided weights: {weights!s:.50}...")
+        for param, value in zip(params, weights):  # check all before writing any
+            if np.shape(value) != param.shape:
+                raise ValueError(f"Layer {self.name} weight shape {param.shape} is not compatible "
+                                 f"with provided weight shape {np.shape(value)}.")
+        values = [validation.as_array(f"weights[{i}]", value, param.dtype, finite=False)
+                  for i, (param, value) in enumerate(zip(params, weights))]
         i = 0
         for layer in self._layers:
             k = len(layer.weights)
-            layer.set_weights(weights[i:i + k])
+            layer.set_weights(values[i:i + k])
             i += k
 
     def count_params(self) -> int:
-        self._require_built()
+        if not self.built:
+            raise ValueError(
+                f"You tried to call `count_params` on layer {self.name}, but the layer isn't "
+                f"built. You can build it manually via: `{self.name}.build(batch_input_shape)`.")
         return sum(layer.count_params() for layer in self._layers)
 
     def get_layer(self, name: str | None = None, index: int | None = None) -> Layer:
+        """The layer called ``name``, or at ``index`` (raises ValueError for an unknown name)."""
         if index is not None:
             return self._layers[index]
         for layer in self._layers:
@@ -201,19 +253,32 @@ class Sequential:
     # ------------------------------------------------------------------ summary & config
     def summary(self, line_length=None, positions=None, print_fn=None, expand_nested=False,
                 show_trainable=False, layer_range=None) -> None:
-        """Print the Keras 2.10-2.12 summary table."""
+        """Print the layers, their output shapes and parameter counts (Keras 2.10-2.12 text).
+
+        Args:
+            line_length, positions: Table width and column ends (Keras's defaults: 65, .45/.85/1).
+            print_fn: Called with each line (default ``print``).
+            show_trainable: Add a "Trainable" column.
+
+        Raises:
+            ValueError: the model is not built yet.
+        """
         self._require_built()
         summary_mod.print_summary(self, line_length=line_length, positions=positions,
                                   print_fn=print_fn, show_trainable=show_trainable)
 
     def get_config(self) -> dict:
         layers = [serialize_layer(layer) for layer in self._layers]
-        if self._input_layer is not None:
-            layers.insert(0, serialize_layer(self._input_layer))
-        config = {"name": self.name, "layers": layers}
-        if self._input_layer is None and self._build_input_shape is not None:
-            config["build_input_shape"] = self._build_input_shape
-        return config
+        input_layer = self._input_layer
+        if input_layer is None and self._build_input_shape is not None and self._layers:
+            # tf-keras builds a deferred model as a graph on an Input named after the
+            # first layer, which its config then lists (and no build_input_shape).
+            input_layer = InputLayer(batch_input_shape=self._build_input_shape,
+                                     name=f"{self._layers[0].name}_input",
+                                     dtype=self._inferred_input_dtype or self._dtype())
+        if input_layer is not None:
+            layers.insert(0, serialize_layer(input_layer))
+        return {"name": self.name, "layers": layers}
 
     @classmethod
     def from_config(cls, config, custom_objects: dict | None = None) -> "Sequential":
@@ -228,7 +293,10 @@ class Sequential:
 
     # ------------------------------------------------------------------ saving & specs (pymodel.saving / pymodel.compiler)
     def save(self, filepath, overwrite: bool = True, **kwargs) -> None:
-        """Write the model (config, weights, compile config, optimizer state) to one zip file."""
+        """Write the model (config, weights, compile config, optimizer state) to one zip file.
+
+        ``keras.models.load_model(filepath)`` reads it back, ready to resume training.
+        """
         from pymodel import saving
         saving.save_model(self, filepath, overwrite=overwrite)
 
@@ -257,14 +325,33 @@ class Sequential:
     def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None,
                 weighted_metrics=None, run_eagerly=None, steps_per_execution=None,
                 jit_compile=None, **kwargs) -> None:
-        """Set the optimizer, loss and metrics (the loss name is checked at fit, as in Keras)."""
+        """Configure training: the optimizer, loss and metrics (Keras 2 arguments).
+
+        Args:
+            optimizer: Name (``"sgd"``, ``"adam"``, ...), config dict or Optimizer instance.
+            loss: Name (``"mse"``, ``"binary_crossentropy"``, ...), Loss instance or a function
+                ``fn(y_true, y_pred)``; an unknown name is reported at fit, as in Keras.
+            metrics: Names (``"accuracy"``, ``"mae"``, ...), Metric instances or functions.
+            loss_weights: Scale of the loss (one output: a number, or a one-item list/dict).
+            weighted_metrics: Metrics that also take ``sample_weight``.
+            run_eagerly, steps_per_execution, jit_compile: Accepted; no effect.
+
+        Raises:
+            ValueError: unknown optimizer.
+
+        Example:
+            >>> model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.1),
+            ...               loss="mse", metrics=["mae"])  # doctest: +SKIP
+        """
         self.optimizer = optimizers.get(optimizer)
+        self.optimizer._reset_train_function()
         self.loss = loss
         self.compiled_loss = None
         if isinstance(metrics, dict):
             metrics = [m for group in metrics.values() for m in (
                 group if isinstance(group, (list, tuple)) else [group])]
         self._compiled_metrics = list(metrics or []) + list(weighted_metrics or [])
+        self._first_weighted_metric = len(metrics or [])
         if isinstance(loss_weights, dict):
             loss_weights = next(iter(loss_weights.values()), 1.0)
         if isinstance(loss_weights, (list, tuple)):
@@ -275,7 +362,8 @@ class Sequential:
                                 "run_eagerly": run_eagerly,
                                 "steps_per_execution": steps_per_execution,
                                 "jit_compile": jit_compile}
-        self._trackers = []
+        self._trackers = None
+        self._metric_objects = None  # built by the first step (training.build_metrics)
         self._invalidate()
 
     def get_compile_config(self) -> dict | None:
@@ -313,8 +401,8 @@ class Sequential:
     @property
     def metrics(self) -> list:
         from pymodel.metrics import Mean
-        if self.optimizer is None:
-            return []
+        if self.optimizer is None or self._trackers is None:
+            return []  # as tf-keras: empty until fit/evaluate/train_on_batch built them
         return [Mean(name="loss")] + list(self._trackers)
 
     @property
@@ -328,6 +416,7 @@ class Sequential:
         if plan is None:
             if len(self._plans) >= 8:  # calls on many batch sizes: keep memory bounded
                 self._plans.clear()
+            validation.check_batch_memory(self._layers, x_shape, capacity, self._dtype())
             plan = self._plans[key] = training.Plan(self._layers, x_shape, self._dtype(), capacity)
         return plan
 
@@ -335,28 +424,33 @@ class Sequential:
         key = (capacity, tuple(x_shape), tuple(y_shape))
         step = self._steps.get(key)
         if step is None:
+            slots = len(getattr(self.optimizer, "slot_names", ()))
+            params = sum(w.nbytes for w in self.weights)
+            validation.check_batch_memory(self._layers, x_shape, capacity, self._dtype(),
+                                          fixed_bytes=params * (2 + slots))
             step = self._steps[key] = training.Step(self, capacity, x_shape, y_shape)
         return step
 
     # ------------------------------------------------------------------ data
     def _check_compiled(self) -> None:
         if self.optimizer is None:
-            raise NotCompiledError("You must compile your model before training/testing. Use "
+            raise RuntimeError("You must compile your model before training/testing. Use "
                                    "`model.compile(optimizer, loss)`.")
 
-    def _inputs(self, x) -> np.ndarray:
-        """``x`` as a C-contiguous array of the model dtype; builds a deferred model."""
-        if x is None:
-            raise ValueError("Unexpected value for `x`: None. Expected a NumPy array.")
+    def _inputs(self, x, name: str = "x") -> np.ndarray:
+        """``x`` as a C-contiguous, finite array of the model dtype; builds a deferred model."""
         if isinstance(x, (list, tuple)) and len(x) == 1 and isinstance(x[0], np.ndarray):
             x = x[0]
-        x = np.asarray(x)
-        if x.ndim == 1:
-            x = x.reshape(-1, 1)
         if not self._layers:
             raise ValueError(f'Sequential model "{self.name}" has no layers to run.')
+        x = validation.as_array(name, x, self._dtype())
+        if x.ndim == 1:
+            x = x.reshape(-1, 1)
+        validation.check_not_empty(name, x)
         if not self.built:
             self.build((None,) + x.shape[1:])
+            if x.dtype.kind in "iu":  # tf-keras's inferred Input keeps integer data's dtype
+                self._inferred_input_dtype = x.dtype.name
         expected = self._input_shape()
         if expected is None:
             expected = (None,) + tuple(self._layers[0].input_shape[1:])
@@ -365,31 +459,27 @@ class Sequential:
             raise ValueError(f'Input 0 of layer "{self.name}" is incompatible with the layer: '
                              f"expected shape={tuple(expected)}, found shape="
                              f"{(None,) + tuple(x.shape[1:])}")
-        return np.ascontiguousarray(x, dtype=self._dtype())
+        return x
 
-    def _targets(self, x, y, sample_weight, class_weight):
-        x = self._inputs(x)
+    def _targets(self, x, y, sample_weight, class_weight, names=("x", "y", "sample_weight")):
+        x = self._inputs(x, names[0])
         if y is None:
             raise ValueError("Target data is missing. Your model was compiled with loss="
                              f"{self.loss}, and therefore expects target data to be provided "
                              "in `fit()`.")
-        y = np.asarray(y)
-        if y.shape[0] != x.shape[0]:
-            raise ValueError("Data cardinality is ambiguous:\n"
-                             f"  x sizes: {x.shape[0]}\n  y sizes: {y.shape[0]}\n"
-                             "Make sure all arrays contain the same number of samples.")
-        loss = self._loss_object()
-        out_shape = (None,) + self._output_shape(x.shape[1:])
-        self._y_shape = y.shape
+        y = validation.as_array(names[1], y, self._dtype())
+        if y.ndim == 0:
+            y = y.reshape(1)
         w = None
         if sample_weight is not None:
-            w = np.asarray(sample_weight, dtype=np.float64).reshape(-1)
-            if w.shape[0] != x.shape[0]:
-                raise ValueError("Make sure all arrays contain the same number of samples.")
+            w = validation.as_array(names[2], sample_weight, np.float64).reshape(-1)
+        validation.check_samples({names[0]: x, names[1]: y, names[2]: w})
+        loss = self._loss_object()
+        out_shape = (None,) + self._output_shape(x.shape[1:])
+        validation.check_targets(y, out_shape, loss)
+        self._y_shape = y.shape
         if class_weight is not None:
-            labels = np.argmax(y, axis=-1) if y.ndim > 1 and y.shape[-1] > 1 else y.reshape(-1)
-            cw = np.array([class_weight.get(int(c), 1.0) for c in labels.astype(np.int64)])
-            w = cw if w is None else w * cw
+            w = _with_class_weights(w, y, class_weight)
         y = loss.prepare_targets(y, out_shape, self._dtype())
         if w is not None:
             if len(out_shape) > 2:
@@ -410,13 +500,68 @@ class Sequential:
             sample_weight=None, initial_epoch=0, steps_per_epoch=None, validation_steps=None,
             validation_batch_size=None, validation_freq=1, max_queue_size=10, workers=1,
             use_multiprocessing=False):
-        """Train for ``epochs``; returns the ``History`` (tf-keras semantics, KERAS2.md section 4)."""
+        """Train the model for ``epochs`` passes over ``(x, y)`` (tf-keras semantics).
+
+        Args:
+            x: Inputs, an array of shape ``(samples, ...)``.
+            y: Targets, one row per sample.
+            batch_size: Samples per gradient step (default 32); the last batch may be smaller.
+            epochs: Epoch index to stop at (with ``initial_epoch``: the number of epochs).
+            verbose: ``"auto"`` or 1: progress bar (redrawn in place on a terminal, final lines
+                only when piped); 2: one line per epoch; 0: silent.
+            callbacks: ``keras.callbacks`` instances (History and the bar are added).
+            validation_split: Fraction of the data, taken from its end before shuffling, to
+                validate on after each epoch (``val_`` keys in History).
+            validation_data: ``(x_val, y_val)`` or ``(x_val, y_val, sample_weight)``; wins over
+                ``validation_split``.
+            shuffle: Shuffle the training samples before each epoch.
+            class_weight: ``{class index: weight}`` applied to each sample's loss.
+            sample_weight: One weight per sample.
+            initial_epoch: Epoch to start at (to resume training).
+            steps_per_epoch: Batches per epoch (sets the batch size to cover the data).
+            validation_batch_size: Batch size of validation (default ``batch_size``).
+            validation_freq: Validate every n epochs (int) or after the epochs listed.
+            validation_steps, max_queue_size, workers, use_multiprocessing: Accepted; no effect.
+
+        Returns:
+            The ``History`` callback: ``.history`` maps ``loss``, metrics, ``val_loss``, ... to
+            one Python float per epoch; also ``model.history``.
+
+        Raises:
+            RuntimeError: the model is not compiled.
+            ValueError: shapes of ``x``/``y`` do not fit the model, or each other.
+
+        Example:
+            >>> history = model.fit(x, y, batch_size=4, epochs=3, validation_split=0.25,
+            ...                     verbose=0)
+            >>> [len(v) for v in history.history.values()]
+            [3, 3, 3, 3]
+        """
         self._check_compiled()
-        x, y, w = self._targets(x, y, sample_weight, class_weight)
-        validation = None
+        batch_size = validation.positive_int("batch_size", batch_size, default=32)
+        epochs = validation.non_negative_int("epochs", epochs)
+        initial_epoch = validation.non_negative_int("initial_epoch", initial_epoch)
+        validation_split = validation.validation_split(validation_split)
+        validation_freq = validation.validation_freq(validation_freq)
+        if validation_batch_size is not None:
+            validation_batch_size = validation.positive_int("validation_batch_size",
+                                                            validation_batch_size)
+        if steps_per_epoch is not None:
+            steps_per_epoch = validation.positive_int("steps_per_epoch", steps_per_epoch)
+        if class_weight is not None and not isinstance(class_weight, dict):
+            raise TypeError("`class_weight` must be a dict mapping class indices to weights. "
+                            f"Received: class_weight={class_weight!r:.80}")
+        # class weights apply to the training part only (tf-keras splits before weighting)
+        x, y, w = self._targets(x, y, sample_weight, None)
+        held_out = None
         if validation_data is not None:
+            if not isinstance(validation_data, (list, tuple)) or len(validation_data) not in (2, 3):
+                raise ValueError("`validation_data` must be a tuple (x_val, y_val) or "
+                                 "(x_val, y_val, val_sample_weights). Received: "
+                                 f"validation_data={validation_data!r:.80}")
             vx, vy, *vw = validation_data
-            validation = self._targets(vx, vy, vw[0] if vw else None, None)
+            held_out = self._targets(vx, vy, vw[0] if vw else None, None,
+                                     ("x_val", "y_val", "val_sample_weights"))
         elif validation_split:
             n = x.shape[0]
             split_at = int(math.floor(n * (1.0 - validation_split)))
@@ -426,29 +571,53 @@ class Sequential:
                     "into a validation and training set as specified by `validation_split="
                     f"{validation_split}`. Either provide more data, or a different value for the "
                     "`validation_split` argument.")
-            validation = (x[split_at:], y[split_at:], None if w is None else w[split_at:])
+            held_out = (x[split_at:], y[split_at:], None if w is None else w[split_at:])
             x, y, w = x[:split_at], y[:split_at], None if w is None else w[:split_at]
-        batch_size = int(batch_size or 32)
+        if class_weight is not None:
+            if len(self._output_shape(x.shape[1:])) > 1:
+                raise ValueError("pymodel supports sample_weight / class_weight for outputs of "
+                                 "rank 2 only. Received: output shape "
+                                 f"{(None,) + self._output_shape(x.shape[1:])}")
+            w = np.ascontiguousarray(_with_class_weights(w, y, class_weight), dtype=self._dtype())
         if steps_per_epoch:
             batch_size = max(batch_size, math.ceil(x.shape[0] / steps_per_epoch))
         capacity = min(batch_size, x.shape[0])
         if shuffle == "batch":
             shuffle = True
-        return training.fit_loop(
-            self, x, y, w, batch_size=capacity, epochs=int(epochs),
-            verbose=training.resolve_verbose(verbose), callbacks=callbacks,
-            validation=validation, shuffle=bool(shuffle), initial_epoch=int(initial_epoch),
-            validation_batch_size=validation_batch_size, validation_freq=validation_freq)
+        self.optimizer._call_spec = None  # fit's batches: any size (see optimizers.Nadam)
+        with interrupts.guarded():  # Ctrl-C waits for the current step to finish
+            history = training.fit_loop(
+                self, x, y, w, batch_size=capacity, epochs=epochs,
+                verbose=training.resolve_verbose(verbose), callbacks=callbacks,
+                validation=held_out, shuffle=bool(shuffle), initial_epoch=initial_epoch,
+                validation_batch_size=validation_batch_size, validation_freq=validation_freq)
+        _warn_if_not_finite(history, callbacks)
+        return history
 
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
                  steps=None, callbacks=None, max_queue_size=10, workers=1,
                  use_multiprocessing=False, return_dict=False, **kwargs):
-        """Loss (and metrics) in inference mode: a float, a list, or a dict."""
+        """Loss and metrics on ``(x, y)`` in inference mode (Dropout off).
+
+        Args:
+            x, y, batch_size, sample_weight: As in :meth:`fit`.
+            verbose: ``"auto"`` or 1 draws a progress bar; 0 is silent.
+            steps: Number of batches (sets the batch size).
+            callbacks: Callbacks receiving the ``on_test_*`` hooks.
+            return_dict: Return ``{"loss": ..., metric: ...}``.
+
+        Returns:
+            The loss (a float) when there are no metrics, else ``[loss, metric, ...]``, or the
+            dict with ``return_dict=True``.
+
+        Example:
+            >>> loss, accuracy = model.evaluate(x, y, verbose=0)
+        """
         self._check_compiled()
+        batch_size = validation.positive_int("batch_size", batch_size, default=32)
         x, y, w = self._targets(x, y, sample_weight, None)
-        batch_size = int(batch_size or 32)
-        if steps:
-            batch_size = math.ceil(x.shape[0] / steps)
+        if steps is not None:
+            batch_size = math.ceil(x.shape[0] / validation.positive_int("steps", steps))
         batch_size = min(batch_size, x.shape[0])
         verbose = training.resolve_verbose(verbose)
         cbs = training._callback_list(self, callbacks, verbose, 1, math.ceil(x.shape[0] / batch_size))
@@ -461,23 +630,23 @@ class Sequential:
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None,
                 max_queue_size=10, workers=1, use_multiprocessing=False) -> np.ndarray:
         """Outputs for ``x`` in inference mode (Dropout off), in the model dtype."""
+        batch_size = validation.positive_int("batch_size", batch_size, default=32)
         x = self._inputs(x)
-        batch_size = int(batch_size or 32)
-        if steps:
-            batch_size = math.ceil(x.shape[0] / steps)
+        if steps is not None:
+            batch_size = math.ceil(x.shape[0] / validation.positive_int("steps", steps))
         verbose = training.resolve_verbose(verbose)
         n_steps = math.ceil(x.shape[0] / batch_size)
         cbs = training._callback_list(self, callbacks, verbose, 1, n_steps)
         return training.predict_loop(self, x, batch_size=batch_size, callbacks=cbs)
 
     def __call__(self, inputs, training: bool = False) -> np.ndarray:
-        """Run the model on an array (``training=True`` applies Dropout)."""
+        """Run the model on an array (``training=True`` applies Dropout); answers ``.numpy()``."""
         x = self._inputs(inputs)
         plan = self._plan(max(x.shape[0], 1), x.shape[1:])
-        return np.array(plan.forward(x, training=bool(training)))
+        return backend.as_tensor(np.array(plan.forward(x, training=bool(training))))
 
     def predict_on_batch(self, x) -> np.ndarray:
-        return self(x)
+        return np.asarray(self(x))
 
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None,
                        reset_metrics=True, return_dict=False):
@@ -486,7 +655,8 @@ class Sequential:
         x, y, w = self._targets(x, y, sample_weight, class_weight)
         step = self._step(x.shape[0], x.shape[1:], y.shape[1:])
         tracker = self._batch_tracker(step, reset_metrics)
-        value, out = step.train(x, y, w)
+        self.optimizer._call_spec = x.shape[0]
+        value, out = interrupts.deferred(step.train, x, y, w)
         return self._batch_logs(tracker.update(value, x.shape[0], y, out, w), return_dict)
 
     def test_on_batch(self, x, y=None, sample_weight=None, reset_metrics=True,
@@ -517,8 +687,32 @@ class Sequential:
         return values[0] if len(values) == 1 else values
 
     def reset_metrics(self) -> None:
-        for metric in self._trackers:
+        for metric in self._trackers or []:
             metric.reset_state()
+
+
+def _warn_if_not_finite(history, callbacks) -> None:
+    """Warn when a loss in ``history`` is NaN or infinite and no TerminateOnNaN was given."""
+    from pymodel.callbacks import TerminateOnNaN
+    given = getattr(callbacks, "callbacks", callbacks) or []  # a list or a CallbackList
+    if history is None or any(isinstance(c, TerminateOnNaN) for c in given):
+        return
+    for epoch, value in zip(history.epoch, history.history.get("loss", [])):
+        if not math.isfinite(value):
+            warnings.warn(f"The training loss became {value} at epoch {epoch + 1}: the weights "
+                          "are probably no longer finite. Lower the learning rate, check the "
+                          "data, or pass callbacks=[TerminateOnNaN()] to stop at the first bad "
+                          "batch.", RuntimeWarning, stacklevel=3)
+            return
+
+
+def _with_class_weights(w, y, class_weight: dict) -> np.ndarray:
+    """Sample weights times ``class_weight[label]`` (argmax of one-hot rows, or the value)."""
+    y = np.asarray(y)
+    labels = np.argmax(y, axis=-1) if y.ndim > 1 and y.shape[-1] > 1 else y.reshape(-1)
+    cw = np.array([class_weight.get(int(c), 1.0) for c in labels.astype(np.int64)])
+    validation.check_finite("class_weight", cw.astype(np.float64))
+    return cw if w is None else w * cw
 
 
 def _json_default(obj):

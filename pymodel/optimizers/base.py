@@ -30,6 +30,10 @@ class Optimizer:
 
     slot_names: tuple = ()
     legacy = False
+    # What kind of call the next step belongs to: "eager" (apply_gradients), None
+    # (fit: batches of any size) or the batch size (train_on_batch). Only Nadam's
+    # tf-keras schedule depends on it (see rules.Nadam).
+    _call_spec = "eager"
 
     def __init__(self, name: str, weight_decay=None, clipnorm=None, clipvalue=None,
                  global_clipnorm=None, use_ema=False, ema_momentum=0.99,
@@ -56,14 +60,22 @@ class Optimizer:
 
     def _process_kwargs(self, kwargs: dict, learning_rate):
         if "lr" in kwargs:
-            learning_rate = kwargs.pop("lr")
+            lr = kwargs.pop("lr")
+            if self.legacy:
+                learning_rate = lr
+            elif lr:  # tf-keras 2.11+ ignores it (with this warning)
+                import warnings
+                warnings.warn("`lr` is deprecated in Keras optimizer, please use "
+                              "`learning_rate` or use the legacy optimizer, e.g.,"
+                              f"tf.keras.optimizers.legacy.{type(self).__name__}.",
+                              stacklevel=3)
         for key in kwargs:
             if key in ("decay", "gradient_aggregator", "gradient_transformers"):
                 raise ValueError(
-                    f"{key} is deprecated in the new Keras optimizer, please check the docstring "
-                    "for valid arguments, or use the legacy optimizer, e.g., "
+                    f"{key} is deprecated in the new TF-Keras optimizer, please check the "
+                    "docstring for valid arguments, or use the legacy optimizer, e.g., "
                     f"tf.keras.optimizers.legacy.{type(self).__name__}.")
-            raise TypeError(f"{key} is not a valid argument, kwargs should be empty for "
+            raise TypeError(f"{key} is not a valid argument, kwargs should be empty  for "
                             "`optimizer_experimental.Optimizer`.")
         return learning_rate
 
@@ -74,12 +86,20 @@ class Optimizer:
 
     @learning_rate.setter
     def learning_rate(self, value) -> None:
+        current = getattr(self, "_learning_rate", None)
         if _is_schedule(value):
             self._learning_rate = value
+        elif _is_schedule(current) and not self.legacy:
+            raise TypeError("This optimizer was created with a `LearningRateSchedule` object as "
+                            "its `learning_rate` constructor argument, hence its learning rate is "
+                            "not settable. If you need the learning rate to be settable, you "
+                            "should instantiate the optimizer with a float `learning_rate` "
+                            "argument.")
         elif isinstance(getattr(self, "_learning_rate", None), backend.Variable):
             self._learning_rate.assign(value)
         else:
-            self._learning_rate = backend.Variable(backend.get_value(value), "learning_rate")
+            self._learning_rate = backend.Variable(backend.get_value(value), "learning_rate",
+                                                   dtype=backend.floatx())
 
     lr = learning_rate
 
@@ -150,6 +170,7 @@ class Optimizer:
         if not self.built:
             self.build(variables)
         grads = [np.ascontiguousarray(g, dtype=v.dtype) for g, v in pairs]
+        self._call_spec = "eager"
         self.step(variables, grads)
 
     def step(self, variables: list, grads: list) -> None:
@@ -208,6 +229,9 @@ class Optimizer:
 
     def _plan_slots(self, i: int) -> tuple:
         return ()
+
+    def _reset_train_function(self) -> None:
+        """``compile`` dropped the model's traced train function (matters to Nadam only)."""
 
     def _update(self, i: int, w: np.ndarray, g: np.ndarray, lr: float, t: int) -> None:
         raise NotImplementedError

@@ -7,6 +7,9 @@ Same update rules as the 2.11+ ones except where epsilon sits: Adagrad
 """
 from __future__ import annotations
 
+import numpy as np
+
+from pymodel import backend
 from pymodel.optimizers import rules
 from pymodel.optimizers.base import Optimizer
 
@@ -29,12 +32,23 @@ class _Legacy:
     def constant_learning_rate(self) -> bool:
         return self.decay == 0 and Optimizer.constant_learning_rate(self)
 
+    # Keras 2.10 keeps these as Python numbers until the first step turns them into
+    # floatx variables; get_config then reads the variables back (0.9 -> 0.8999999761...).
+    _hypers = ("learning_rate", "momentum", "rho", "beta_1", "beta_2")
+
     def get_config(self) -> dict:
-        config = {"name": self.name, "learning_rate": self._serialized_lr(), "decay": self.decay}
+        lr = self._learning_rate
+        lr = lr._value if isinstance(lr, backend.Variable) else self._serialized_lr()
+        config = {"name": self.name, "learning_rate": lr, "decay": self.decay}
         new = type(self).__mro__[2].get_config(self)
         for key in Optimizer.get_config(self):
             new.pop(key, None)
         config.update(new)
+        if self.built:
+            as_floatx = np.dtype(backend.floatx()).type
+            for key in self._hypers:
+                if isinstance(config.get(key), (int, float)) and not isinstance(config[key], bool):
+                    config[key] = float(as_floatx(config[key]))
         for key in ("clipnorm", "clipvalue", "global_clipnorm"):
             if getattr(self, key) is not None:
                 config[key] = getattr(self, key)
@@ -55,5 +69,19 @@ Adagrad = _legacy(rules.Adagrad)
 RMSprop = _legacy(rules.RMSprop)
 Adam = _legacy(rules.Adam)
 Adamax = _legacy(rules.Adamax)
-Nadam = _legacy(rules.Nadam)
+Adadelta = _legacy(rules.Adadelta)
+
+
+class Nadam(_Legacy, rules.Nadam):
+    """Keras 2.10 ``Nadam``: ``decay`` is the momentum schedule's (``schedule_decay``,
+    0.004: ``u_t = b1 (1 - 0.5*0.96^(0.004 t))``), never a learning-rate decay."""
+
+    def _process_kwargs(self, kwargs, learning_rate):
+        kwargs.pop("decay", None)
+        self.schedule_decay = self.decay = float(kwargs.pop("schedule_decay", 0.004))
+        return Optimizer._process_kwargs(self, kwargs, learning_rate)
+
+    def current_learning_rate(self) -> float:
+        return Optimizer.current_learning_rate(self)
+
 Optimizer = Optimizer
