@@ -19,6 +19,7 @@ means of per-sample values over the epoch.
 from __future__ import annotations
 
 import math
+import struct
 
 import numpy as np
 
@@ -296,10 +297,9 @@ def _labels_ok(step: Step, y) -> bool:
 
 def _batch_hooks(callbacks) -> bool:
     """True when some callback does something per training batch."""
-    from pymodel.callbacks import Callback
-    hooks = ("on_train_batch_begin", "on_train_batch_end", "on_batch_begin", "on_batch_end")
-    return any(getattr(getattr(cb, h, None), "__func__", None) is not getattr(Callback, h)
-               for cb in callbacks for h in hooks)
+    from pymodel.callbacks import handles
+    return any(handles(cb, hook) for cb in callbacks
+               for hook in ("on_train_batch_begin", "on_train_batch_end"))
 
 
 def regularized_layers(layers: list) -> list:
@@ -337,6 +337,22 @@ def gather(step: Step, order, start: int, stop: int, x, y, w):
     return xb, yb, wb
 
 
+_FLOAT32 = struct.Struct("f")
+
+
+def _round_f32(value: float) -> float:
+    """``value`` rounded to float32 (inf past its range), as a Python float.
+
+    NOTE: a float32 sum or product computed in double and rounded once equals the
+    float32 operation (53 >= 2 * 24 + 2 bits), so this reproduces float32 arithmetic
+    without NumPy scalars and their error-state bookkeeping on the per-epoch path.
+    """
+    try:
+        return _FLOAT32.unpack(_FLOAT32.pack(value))[0]
+    except OverflowError:
+        return math.copysign(math.inf, value)
+
+
 class Tracker:
     """Running epoch means: the batch-size-weighted loss and the compiled metrics.
 
@@ -351,7 +367,7 @@ class Tracker:
     def reset(self) -> None:
         self.loss_total = 0.0
         self.count = 0
-        self._float = np.float32
+        self._round = _round_f32
         for metric in self.metrics:
             metric.reset_state()
 
@@ -362,9 +378,8 @@ class Tracker:
         show the same float32 values and a huge loss overflows to inf at the same batch
         (where TerminateOnNaN stops).
         """
-        f = self._float = np.dtype(dtype).type
-        with np.errstate(over="ignore", invalid="ignore"):
-            self.loss_total = f(self.loss_total) + f(loss) * f(rows)
+        r = self._round = _round_f32 if dtype == np.float32 else float
+        self.loss_total = r(r(self.loss_total) + r(r(loss) * rows))
         self.count += rows
 
     def update(self, loss: float, rows: int, y, out, w) -> dict:
@@ -374,8 +389,7 @@ class Tracker:
         return self.logs()
 
     def logs(self) -> dict:
-        with np.errstate(invalid="ignore"):
-            logs = {"loss": float(self.loss_total / self._float(self.count)) if self.count else 0.0}
+        logs = {"loss": self._round(self.loss_total / self.count) if self.count else 0.0}
         for metric in self.metrics:
             logs[metric.name] = float(metric.result())
         return logs
