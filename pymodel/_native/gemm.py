@@ -18,14 +18,14 @@ from pymodel._native import (
     ffi,
     kernel,
     lib,
-    out_ptr,
-    ptr,
     require,
 )
 
 __all__ = ["gemm", "get_num_threads", "get_variant", "set_num_threads", "set_variant", "workspace", "workspace_bytes"]
 
-_GEMM = {np.dtype(np.float32): lib.pm_gemm_f32, np.dtype(np.float64): lib.pm_gemm_f64}
+#: dtype -> (C function, cffi pointer type), looked up once per call.
+_GEMM = {np.dtype(np.float32): (lib.pm_gemm_f32, ffi.typeof("float *")),
+         np.dtype(np.float64): (lib.pm_gemm_f64, ffi.typeof("double *"))}
 
 VARIANTS = {
     "auto": lib.PM_GEMM_AUTO,
@@ -33,11 +33,8 @@ VARIANTS = {
     "avx2": lib.PM_GEMM_AVX2,
     "avx512": lib.PM_GEMM_AVX512,
 }
+_OK = lib.PM_OK
 _VARIANT_NAMES = {v: k for k, v in VARIANTS.items()}
-
-
-def _op_shape(arr: np.ndarray, trans: bool) -> tuple:
-    return arr.shape[::-1] if trans else arr.shape
 
 
 @functools.lru_cache(maxsize=1024)
@@ -67,36 +64,64 @@ def gemm(a: np.ndarray, b: np.ndarray, *, trans_a: bool = False, trans_b: bool =
     beta == 0 its old contents are never read. ``work`` is a buffer from
     :func:`workspace` (allocated per call when omitted).
     """
-    require(a, "a")
-    require(b, "b", dtype=a.dtype)
-    if a.ndim != 2 or b.ndim != 2:
-        raise ValueError(f"gemm takes 2-D arrays. Received: a.shape={a.shape}, b.shape={b.shape}")
-    m, k = _op_shape(a, trans_a)
-    kb, n = _op_shape(b, trans_b)
+    # Small products cost about as much to check as to compute, so the common
+    # case (plain C-contiguous float arrays) is recognised with one combined
+    # test; anything else takes the full checks, which raise the errors.
+    fn = _GEMM.get(a.dtype) if type(a) is np.ndarray else None
+    if not (fn is not None and type(a) is np.ndarray and type(b) is np.ndarray
+            and b.dtype == a.dtype and a.ndim == 2 and b.ndim == 2
+            and a.flags.c_contiguous and b.flags.c_contiguous):
+        require(a, "a")
+        require(b, "b", dtype=a.dtype)
+        if a.ndim != 2 or b.ndim != 2:
+            raise ValueError(f"gemm takes 2-D arrays. Received: a.shape={a.shape}, b.shape={b.shape}")
+        fn = _GEMM[a.dtype]
+    fn, ctype = fn
+    m, k = a.shape[::-1] if trans_a else a.shape
+    kb, n = b.shape[::-1] if trans_b else b.shape
     if k != kb:
         raise ValueError(
             f"gemm: op(a) is {m}x{k} but op(b) is {kb}x{n}; inner dimensions must match. "
             f"Received: a.shape={a.shape}, b.shape={b.shape}, trans_a={trans_a}, trans_b={trans_b}")
+    pa, pb = ffi.from_buffer(ctype, a), ffi.from_buffer(ctype, b)
     if c is None:
         if beta != 0:
             raise ValueError(f"gemm: beta != 0 needs an input c. Received: beta={beta}, c=None")
         c = np.empty((m, n), dtype=a.dtype)
+        pc = ffi.from_buffer(ctype, c)
     else:
-        require(c, "c", dtype=a.dtype, shape=(m, n), writable=True)
-        check_no_overlap(c, "c", (a, "a"), (b, "b"))
+        if not (type(c) is np.ndarray and c.dtype == a.dtype and c.shape == (m, n)
+                and c.flags.c_contiguous and c.flags.writeable):
+            require(c, "c", dtype=a.dtype, shape=(m, n), writable=True)
+        pc = ffi.from_buffer(ctype, c, require_writable=True)
+        if _spans_meet(pc, c.size, pa, a.size) or _spans_meet(pc, c.size, pb, b.size):
+            check_no_overlap(c, "c", (a, "a"), (b, "b"))
     need = _workspace_bytes(m, n, k, a.dtype)
     if work is None:
         work = np.empty(need, dtype=np.uint8) if need else None
+        pw, nw = (ffi.NULL, 0) if work is None else (ffi.from_buffer(work), need)
     else:
         _require_work(work, need)
-        check_no_overlap(work, "work", (a, "a"), (b, "b"), (c, "c"))
-    work_ptr = ffi.NULL if work is None else ffi.from_buffer(work)  # writability checked above
-    status = _GEMM[a.dtype](
-        int(bool(trans_a)), int(bool(trans_b)), m, n, k,
-        alpha, ptr(a), max(a.shape[1], 1), ptr(b), max(b.shape[1], 1),
-        beta, out_ptr(c), max(n, 1), work_ptr, 0 if work is None else work.nbytes)
-    check(status, "gemm")
+        pw, nw = ffi.from_buffer(work), work.nbytes  # writability checked above
+        if (_spans_meet(pw, nw, pa, a.size) or _spans_meet(pw, nw, pb, b.size)
+                or _spans_meet(pw, nw, pc, c.size)):
+            check_no_overlap(work, "work", (a, "a"), (b, "b"), (c, "c"))
+    status = fn(1 if trans_a else 0, 1 if trans_b else 0, m, n, k,
+                alpha, pa, a.shape[1] or 1, pb, b.shape[1] or 1,
+                beta, pc, n or 1, pw, nw)
+    if status != _OK:
+        check(status, "gemm")
     return c
+
+
+def _spans_meet(p, n: int, q, nq: int) -> bool:
+    """True unless the n elements at cffi pointer p and the nq at q are provably apart.
+
+    Exact for C-contiguous arrays (their elements fill their span), so a True
+    here goes on to np.shares_memory only when the buffers really overlap (or
+    one is empty).
+    """
+    return p < q + nq and q < p + n
 
 
 def _require_work(work, need: int) -> None:
