@@ -21,9 +21,12 @@
 
 /* One micro-kernel, the blocking that suits it, and optionally: ukr_half,
  * the same contract for MR x NR/2 tiles (used for panels at most NR/2
- * wide), and pack_bt, a SIMD packer for a full NR-wide panel of a
- * transposed B (bp[p*NR + j] = b[j*ldb + p]); NULL: the full kernel / the
- * portable packer is used. Blocking: mc is a multiple of mr,
+ * wide); ukr_mask, the contract for MR x cols tiles, 1 <= cols <= NR/2,
+ * that touches only those cols columns of B and C (masked loads and
+ * stores), so narrow panels of B are read in place and C written directly;
+ * and pack_bt, a SIMD packer for a full NR-wide panel of a transposed B
+ * (bp[p*NR + j] = b[j*ldb + p]). NULL: the full kernel / the half kernel /
+ * the portable packer is used. Blocking: mc is a multiple of mr,
  * nc a multiple of nr; mr, nr, kc and nc are within the PM_GEMM_*_MAX limits
  * below, which size the workspace (so it does not depend on the variant in
  * use). */
@@ -32,12 +35,16 @@
                                           int64_t csa, const T *b,            \
                                           int64_t rsb, T *c, int64_t ldc,     \
                                           T alpha, T beta);                   \
+    typedef void PM_CAT(pm_gemm_ukr_mask, SUF)(                               \
+        int64_t k, const T *a, int64_t rsa, int64_t csa, const T *b,          \
+        int64_t rsb, T *c, int64_t ldc, T alpha, T beta, int cols);           \
     typedef void PM_CAT(pm_gemm_pack_bt, SUF)(const T *b, int64_t ldb,        \
                                               int64_t kc, T *bp);             \
     typedef struct PM_CAT(pm_gemm_arch, SUF) {                                \
         int mr, nr, mc, kc, nc;                                               \
         PM_CAT(pm_gemm_ukr, SUF) *ukr;                                        \
         PM_CAT(pm_gemm_ukr, SUF) *ukr_half;                                   \
+        PM_CAT(pm_gemm_ukr_mask, SUF) *ukr_mask;                              \
         PM_CAT(pm_gemm_pack_bt, SUF) *pack_bt;                                \
     } PM_CAT(pm_gemm_arch, SUF);
 
@@ -53,9 +60,14 @@ PM_GEMM_DECLARE_ARCH(double, f64)
  * packing) when B is not transposed: each panel serves only a few tiles,
  * so packing it would cost more than it saves. */
 #define PM_GEMM_DIRECT_B_M 256
-/* Products with B transposed and at most this many rows (and fewer rows
- * than columns) are computed as C^T = op(B)^T op(A)^T, see pm_gemm. */
+/* Products with B transposed, at most PM_GEMM_SWAP_M rows (and fewer rows
+ * than columns) and more than PM_GEMM_SWAP_K terms per sum are computed as
+ * C^T = op(B)^T op(A)^T, see pm_gemm. With short sums, writing C through
+ * transposed temporary tiles costs more than packing B (measured: m = 32,
+ * n = 256 is 2x faster unswapped for k = 10, 1.1x for k = 128, 1.06x
+ * slower for k = 256). */
 #define PM_GEMM_SWAP_M 64
+#define PM_GEMM_SWAP_K 128
 /* Alignment of the packed buffers inside the caller's workspace. */
 #define PM_GEMM_ALIGN 64
 

@@ -108,6 +108,10 @@ static void pm_gemm_avx512_f64_pack_bt(const double *b, int64_t ldb,
 #define VBCAST(p) _mm512_set1_ps(*(p))
 #define VFMA(a, b, c) _mm512_fmadd_ps(a, b, c)
 #define VMUL(a, b) _mm512_mul_ps(a, b)
+#define VMASK_T __mmask16
+#define VMASK(n) ((__mmask16)((1u << (n)) - 1))
+#define VMLOAD(m, p) _mm512_maskz_loadu_ps(m, p)
+#define VMSTORE(p, m, v) _mm512_mask_storeu_ps(p, m, v)
 #include "pm_gemm_simd_tmpl.inc"
 #undef T
 #undef SUF
@@ -130,11 +134,15 @@ static void pm_gemm_avx512_f64_pack_bt(const double *b, int64_t ldb,
 #define VBCAST(p) _mm512_set1_pd(*(p))
 #define VFMA(a, b, c) _mm512_fmadd_pd(a, b, c)
 #define VMUL(a, b) _mm512_mul_pd(a, b)
+#define VMASK_T __mmask8
+#define VMASK(n) ((__mmask8)((1u << (n)) - 1))
+#define VMLOAD(m, p) _mm512_maskz_loadu_pd(m, p)
+#define VMSTORE(p, m, v) _mm512_mask_storeu_pd(p, m, v)
 #include "pm_gemm_simd_tmpl.inc"
 #undef T
 #undef SUF
 
 #else /* no x86 target attributes: the variant is unavailable */
-const pm_gemm_arch_f32 pm_gemm_avx512_f32 = {0, 0, 0, 0, 0, 0, 0, 0};
-const pm_gemm_arch_f64 pm_gemm_avx512_f64 = {0, 0, 0, 0, 0, 0, 0, 0};
+const pm_gemm_arch_f32 pm_gemm_avx512_f32 = {0, 0, 0, 0, 0, 0, 0, 0, 0};
+const pm_gemm_arch_f64 pm_gemm_avx512_f64 = {0, 0, 0, 0, 0, 0, 0, 0, 0};
 #endif

@@ -16,7 +16,9 @@ TRANS = [(False, False), (False, True), (True, False), (True, True)]
 # (m, n, k) crossing the small-path limit (m*n*k = 512), MR +- 1 (4, 6, 8),
 # NR +- 1 (8, 16, 32) and NR/2 (half-width tiles), KC +- 1 (256, 512),
 # MC (128, 144, 192), the C^T = B A^T limit (m = 64), the in-place B limit
-# (m = 256) and NC (2048, 4096).
+# (m = 256) and NC (2048, 4096); then the thin products of a 10-unit output
+# layer (batch x 256 -> 10 and both backward forms), whose narrow B panels
+# the masked kernels read in place.
 SIZES = [
     (1, 1, 1), (2, 3, 5), (8, 8, 8), (8, 8, 9), (7, 13, 17), (16, 16, 16),
     (3, 5, 300), (1, 33, 257), (5, 7, 64), (6, 16, 32), (8, 48, 20), (9, 24, 40),
@@ -24,6 +26,8 @@ SIZES = [
     (15, 65, 513), (29, 64, 40), (64, 48, 31), (64, 100, 40), (65, 100, 40), (9, 31, 511), (129, 9, 70),
     (145, 40, 20), (193, 17, 20), (257, 40, 30), (289, 5, 11), (97, 130, 129),
     (2, 2049, 3), (1, 4097, 2),
+    (32, 10, 256), (32, 256, 10), (256, 10, 32), (128, 10, 256), (128, 256, 10),
+    (256, 10, 128), (256, 10, 256), (256, 256, 10), (13, 10, 40), (20, 41, 30), (300, 3, 50),
 ]
 
 
@@ -154,7 +158,8 @@ def test_results_are_bitwise_identical_for_one_and_two_threads():
     # Just above the threading threshold (128^3 multiply-adds): multi-block
     # A; one block with many B panels (each thread packs and uses its own);
     # one block with few panels (packing shared by the threads).
-    sizes = [(160, 200, 80), (24, 700, 130), (150, 40, 400)]
+    # A thin product: narrow B panels read in place.
+    sizes = [(160, 200, 80), (24, 700, 130), (150, 40, 400), (1000, 10, 300)]
     for variant in VARIANTS:
         gemm.set_variant(variant)
         for dtype in DTYPES:
@@ -302,10 +307,13 @@ def test_c_gemm_reports_a_small_workspace_and_accepts_empty_products():
     assert lib.pm_gemm_set_variant(99) == lib.PM_EINVAL
 
 
+@pytest.mark.parametrize("variant", VARIANTS)
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_c_gemm_honours_leading_dimensions_larger_than_the_rows(dtype):
+@pytest.mark.parametrize("n", [45, 10])
+def test_c_gemm_honours_leading_dimensions_larger_than_the_rows(dtype, n, variant):
+    gemm.set_variant(variant)
     rng = np.random.default_rng(8)
-    m, n, k = 37, 45, 290
+    m, k = 37, 290
     for ta, tb in TRANS:
         a_full = rng.uniform(-1, 1, (k + 3, m + 5) if ta else (m + 3, k + 5)).astype(dtype)
         b_full = rng.uniform(-1, 1, (n + 2, k + 7) if tb else (k + 2, n + 7)).astype(dtype)

@@ -34,6 +34,7 @@ VARIANTS = {
     "avx512": lib.PM_GEMM_AVX512,
 }
 _OK = lib.PM_OK
+_U8 = np.dtype(np.uint8)
 _VARIANT_NAMES = {v: k for k, v in VARIANTS.items()}
 
 
@@ -68,9 +69,8 @@ def gemm(a: np.ndarray, b: np.ndarray, *, trans_a: bool = False, trans_b: bool =
     # case (plain C-contiguous float arrays) is recognised with one combined
     # test; anything else takes the full checks, which raise the errors.
     fn = _GEMM.get(a.dtype) if type(a) is np.ndarray else None
-    if not (fn is not None and type(a) is np.ndarray and type(b) is np.ndarray
-            and b.dtype == a.dtype and a.ndim == 2 and b.ndim == 2
-            and a.flags.c_contiguous and b.flags.c_contiguous):
+    if not (fn is not None and type(b) is np.ndarray and b.dtype == a.dtype
+            and a.ndim == 2 and b.ndim == 2 and a.flags.c_contiguous and b.flags.c_contiguous):
         require(a, "a")
         require(b, "b", dtype=a.dtype)
         if a.ndim != 2 or b.ndim != 2:
@@ -84,6 +84,9 @@ def gemm(a: np.ndarray, b: np.ndarray, *, trans_a: bool = False, trans_b: bool =
             f"gemm: op(a) is {m}x{k} but op(b) is {kb}x{n}; inner dimensions must match. "
             f"Received: a.shape={a.shape}, b.shape={b.shape}, trans_a={trans_a}, trans_b={trans_b}")
     pa, pb = ffi.from_buffer(ctype, a), ffi.from_buffer(ctype, b)
+    # Overlap: C-contiguous arrays fill [p, p + size), so disjoint spans prove
+    # that no memory is shared; np.shares_memory decides the rest.
+    a_end, b_end = pa + a.size, pb + b.size
     if c is None:
         if beta != 0:
             raise ValueError(f"gemm: beta != 0 needs an input c. Received: beta={beta}, c=None")
@@ -94,17 +97,22 @@ def gemm(a: np.ndarray, b: np.ndarray, *, trans_a: bool = False, trans_b: bool =
                 and c.flags.c_contiguous and c.flags.writeable):
             require(c, "c", dtype=a.dtype, shape=(m, n), writable=True)
         pc = ffi.from_buffer(ctype, c, require_writable=True)
-        if _spans_meet(pc, c.size, pa, a.size) or _spans_meet(pc, c.size, pb, b.size):
+        c_end = pc + c.size
+        if (pc < a_end and pa < c_end) or (pc < b_end and pb < c_end):
             check_no_overlap(c, "c", (a, "a"), (b, "b"))
     need = _workspace_bytes(m, n, k, a.dtype)
     if work is None:
         work = np.empty(need, dtype=np.uint8) if need else None
         pw, nw = (ffi.NULL, 0) if work is None else (ffi.from_buffer(work), need)
     else:
-        _require_work(work, need)
-        pw, nw = ffi.from_buffer(work), work.nbytes  # writability checked above
-        if (_spans_meet(pw, nw, pa, a.size) or _spans_meet(pw, nw, pb, b.size)
-                or _spans_meet(pw, nw, pc, c.size)):
+        if not (type(work) is np.ndarray and work.dtype == _U8 and work.nbytes >= need
+                and work.flags.c_contiguous and work.flags.writeable):
+            _require_work(work, need)
+        pw = ffi.from_buffer(work)  # writable: checked above
+        nw = work.nbytes
+        w_end = pw + nw
+        if ((pw < a_end and pa < w_end) or (pw < b_end and pb < w_end)
+                or (pw < pc + c.size and pc < w_end)):
             check_no_overlap(work, "work", (a, "a"), (b, "b"), (c, "c"))
     status = fn(1 if trans_a else 0, 1 if trans_b else 0, m, n, k,
                 alpha, pa, a.shape[1] or 1, pb, b.shape[1] or 1,
@@ -112,16 +120,6 @@ def gemm(a: np.ndarray, b: np.ndarray, *, trans_a: bool = False, trans_b: bool =
     if status != _OK:
         check(status, "gemm")
     return c
-
-
-def _spans_meet(p, n: int, q, nq: int) -> bool:
-    """True unless the n elements at cffi pointer p and the nq at q are provably apart.
-
-    Exact for C-contiguous arrays (their elements fill their span), so a True
-    here goes on to np.shares_memory only when the buffers really overlap (or
-    one is empty).
-    """
-    return p < q + nq and q < p + n
 
 
 def _require_work(work, need: int) -> None:
