@@ -273,6 +273,30 @@ def test_output_must_be_writable_and_not_overlap_inputs():
         gemm.gemm(a, np.ones((4, 4)), c=c)
 
 
+def test_views_of_one_buffer_are_refused_only_when_they_really_overlap():
+    buf = np.arange(48.0)
+    a, b = buf[:16].reshape(4, 4), buf[16:32].reshape(4, 4)
+    with pytest.raises(ValueError, match="overlap b"):
+        gemm.gemm(a, b, c=buf[28:44].reshape(4, 4))  # shares b's last row
+    c = buf[32:].reshape(4, 4)  # right after b: adjacent, not overlapping
+    gemm.gemm(a, b, c=c)
+    np.testing.assert_array_equal(c, np.arange(16.0).reshape(4, 4) @ np.arange(16.0, 32.0).reshape(4, 4))
+
+
+@pytest.mark.parametrize("n", [64, 2])  # blocked product, and one small enough to need no workspace
+def test_workspace_must_not_overlap_inputs_or_output(n):
+    a, b = np.ones((n, n)), np.ones((n, n))
+    need = gemm.workspace_bytes(n, n, n, np.float64)
+    buf = np.zeros(need + a.nbytes, np.uint8)
+    c = buf[need:].view(np.float64).reshape(n, n)
+    with pytest.raises(ValueError, match="work must not overlap c"):
+        gemm.gemm(a, b, c=c, work=buf)
+    with pytest.raises(ValueError, match="work must not overlap a"):
+        gemm.gemm(buf[need:].view(np.float64).reshape(n, n), b, work=buf)
+    gemm.gemm(a, b, c=c, work=buf[:need])
+    np.testing.assert_array_equal(c, np.full((n, n), float(n)))
+
+
 # --------------------------------------------------------- the C layer itself
 
 def c_gemm(ta=0, tb=0, m=4, n=4, k=4, lda=4, ldb=4, ldc=4, a=True, b=True, c=True,
