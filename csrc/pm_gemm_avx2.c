@@ -87,6 +87,6 @@ static void pm_gemm_avx2_f32_pack_bt(const float *b, int64_t ldb, int64_t kc,
 #undef SUF
 
 #else /* no x86 target attributes: the variant is unavailable */
-const pm_gemm_arch_f32 pm_gemm_avx2_f32 = {0, 0, 0, 0, 0, 0, 0, 0, 0};
-const pm_gemm_arch_f64 pm_gemm_avx2_f64 = {0, 0, 0, 0, 0, 0, 0, 0, 0};
+const pm_gemm_arch_f32 pm_gemm_avx2_f32 = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+const pm_gemm_arch_f64 pm_gemm_avx2_f64 = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
 #endif

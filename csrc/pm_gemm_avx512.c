@@ -143,6 +143,6 @@ static void pm_gemm_avx512_f64_pack_bt(const double *b, int64_t ldb,
 #undef SUF
 
 #else /* no x86 target attributes: the variant is unavailable */
-const pm_gemm_arch_f32 pm_gemm_avx512_f32 = {0, 0, 0, 0, 0, 0, 0, 0, 0};
-const pm_gemm_arch_f64 pm_gemm_avx512_f64 = {0, 0, 0, 0, 0, 0, 0, 0, 0};
+const pm_gemm_arch_f32 pm_gemm_avx512_f32 = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+const pm_gemm_arch_f64 pm_gemm_avx512_f64 = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
 #endif

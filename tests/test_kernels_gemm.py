@@ -18,7 +18,8 @@ TRANS = [(False, False), (False, True), (True, False), (True, True)]
 # MC (128, 144, 192), the C^T = B A^T limit (m = 64), the in-place B limit
 # (m = 256) and NC (2048, 4096); then the thin products of a 10-unit output
 # layer (batch x 256 -> 10 and both backward forms), whose narrow B panels
-# the masked kernels read in place.
+# the masked kernels read in place, and A^T B with n <= 12 (narrow kernels,
+# rows of C in vectors), also over KC.
 SIZES = [
     (1, 1, 1), (2, 3, 5), (8, 8, 8), (8, 8, 9), (7, 13, 17), (16, 16, 16),
     (3, 5, 300), (1, 33, 257), (5, 7, 64), (6, 16, 32), (8, 48, 20), (9, 24, 40),
@@ -27,7 +28,8 @@ SIZES = [
     (145, 40, 20), (193, 17, 20), (257, 40, 30), (289, 5, 11), (97, 130, 129),
     (2, 2049, 3), (1, 4097, 2),
     (32, 10, 256), (32, 256, 10), (256, 10, 32), (128, 10, 256), (128, 256, 10),
-    (256, 10, 128), (256, 10, 256), (256, 256, 10), (13, 10, 40), (20, 41, 30), (300, 3, 50),
+    (256, 10, 128), (256, 10, 256), (256, 256, 10), (13, 10, 40), (20, 41, 30), (300, 3, 50), (40, 12, 1100),
+    (33, 13, 20),
 ]
 
 
@@ -108,7 +110,7 @@ def test_every_variant_matches_numpy_over_the_size_sweep(variant):
 @pytest.mark.parametrize("alpha,beta", [(0.5, 0.0), (-1.5, 2.0), (1.0, 1.0), (2.0, -0.25)])
 def test_alpha_and_beta_scale_product_and_old_c(dtype, alpha, beta):
     rng = np.random.default_rng(2)
-    for m, n, k in [(3, 4, 5), (37, 41, 300), (70, 33, 9)]:
+    for m, n, k in [(3, 4, 5), (37, 41, 300), (70, 33, 9), (37, 10, 700)]:
         for ta, tb in TRANS:
             a, b = operands(rng, m, n, k, ta, tb, dtype)
             c0 = rng.uniform(-1, 1, (m, n)).astype(dtype)
