@@ -20,7 +20,7 @@ PyTorch and tf-keras are benchmark peers only, never pymodel dependencies; a
 missing one is skipped with a note.
 
     python benchmarks/run.py                                  # full table (several minutes)
-    python benchmarks/run.py --tf-python /work/venv-tf/bin/python
+    python benchmarks/run.py --tf-python venv-tf/bin/python
     python benchmarks/run.py --quick                          # tiny sizes, seconds (CI)
 
 On a shared machine the numbers move with the load: repeat and compare.
