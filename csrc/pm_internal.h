@@ -61,4 +61,10 @@ static inline int pm_mul_size(int64_t a, int64_t b, int64_t *out)
     return 0;
 }
 
+/* Threads for a kernel that moves `elems` values split into `parts`
+ * independent pieces (images): 1 below PM_PAR_MIN_ELEMS (a parallel region
+ * costs more than it saves), never more than parts. */
+#define PM_PAR_MIN_ELEMS ((int64_t)1 << 15)
+int pm_threads_for(int64_t elems, int64_t parts);
+
 #endif /* PM_INTERNAL_H */

@@ -42,6 +42,27 @@ static pm_cell pm_pool_cell(const pm_window2d *g, int64_t r)
     return cl;
 }
 
+/* Work on images [b0, b1) of a window pooling: inputs a, b, output out. */
+typedef void (*pm_pool_part)(const pm_window2d *g, const void *a,
+                             const void *b, void *out, int64_t b0, int64_t b1);
+
+/* Run part over all images, split over the threads by images above a work
+ * threshold. Each output value (and each image's dx) is written by one
+ * thread with the same arithmetic, so results are the same for any count. */
+static void pm_pool_run(pm_pool_part part, const pm_window2d *g,
+                        const void *a, const void *b, void *out)
+{
+    const int nt = pm_threads_for(g->n * (g->h * g->w + g->oh * g->ow) * g->c,
+                                  g->n);
+    if (nt == 1) {
+        part(g, a, b, out, 0, g->n);
+        return;
+    }
+#pragma omp parallel for num_threads(nt) schedule(static)
+    for (int t = 0; t < nt; t++)
+        part(g, a, b, out, g->n * t / nt, g->n * (t + 1) / nt);
+}
+
 static int pm_pool_check(pm_window2d g, const void *in, const void *out)
 {
     PM_TRY(pm_window2d_check(g));

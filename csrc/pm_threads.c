@@ -58,3 +58,11 @@ int pm_get_num_threads(void)
     return 1; /* built without OpenMP: every kernel runs single-threaded */
 #endif
 }
+
+int pm_threads_for(int64_t elems, int64_t parts)
+{
+    if (elems < PM_PAR_MIN_ELEMS || parts < 2)
+        return 1;
+    int nt = pm_get_num_threads();
+    return parts < nt ? (int)parts : nt;
+}

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 from window_ref import numeric_grad, tf_axis
 
-from pymodel._native import conv, ffi, lib
+from pymodel._native import conv, ffi, gemm, lib
 
 DTYPES = [np.float32, np.float64]
 RTOL = {np.float32: 1e-5, np.float64: 1e-12}
@@ -318,3 +318,31 @@ def test_conv1d_writes_into_the_given_buffers():
     for g, buf, want in zip(got, bufs, backward(dy[:, None])):
         assert g is buf
         assert_close(g, want.reshape(g.shape), np.float64)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("spec", [
+    ((64, 28, 28, 1), (5, 5, 1, 6), (1, 1), "valid"),     # LeNet's first layer: few filters, transposed GEMMs
+    ((64, 12, 12, 6), (5, 5, 6, 16), (1, 1), "valid"),    # LeNet's second layer
+    ((12, 40, 40, 8), (3, 3, 8, 20), (1, 1), "same"),     # column chunks that split images, padding
+    ((9, 21, 21, 3), (4, 4, 3, 7), (2, 2), "same"),       # stride, odd image count
+])
+def test_conv2d_results_are_bitwise_equal_for_one_two_and_three_threads(spec, dtype):
+    x_shape, k_shape, strides, padding = spec
+    rng = np.random.default_rng(11)
+    x = rng.standard_normal(x_shape).astype(dtype)
+    k = rng.standard_normal(k_shape).astype(dtype)
+    b = rng.standard_normal(k_shape[-1]).astype(dtype)
+    runs = []
+    before = gemm.get_num_threads()
+    try:
+        for threads in (1, 2, 3):
+            gemm.set_num_threads(threads)
+            y = conv.conv2d_forward(x, k, b, strides, padding)
+            dy = np.cos(y)
+            runs.append((y, *conv.conv2d_backward(x, k, dy, strides, padding)))
+    finally:
+        gemm.set_num_threads(before)
+    for other in runs[1:]:
+        for want, got in zip(runs[0], other):
+            np.testing.assert_array_equal(got, want)

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 from window_ref import numeric_grad, tf_axis
 
-from pymodel._native import ffi, lib, pool
+from pymodel._native import ffi, gemm, lib, pool
 
 DTYPES = [np.float32, np.float64]
 RTOL = {np.float32: 1e-6, np.float64: 1e-13}
@@ -248,3 +248,28 @@ def test_the_c_kernels_recheck_their_arguments():
     assert lib.pm_max_pool2d_fwd_f64(ffi.new("pm_window2d *", g)[0], ffi.NULL, p(y)) == lib.PM_EINVAL
     assert lib.pm_global_max_pool_fwd_f64(1, 0, 1, p(x), p(y)) == lib.PM_EINVAL
     assert lib.pm_global_avg_pool_fwd_f64(1, 2**62, 4, p(x), p(y)) == lib.PM_EINVAL
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("spec", [
+    ((64, 24, 24, 6), 2, None, "valid"),   # LeNet's first pooling
+    ((33, 17, 17, 16), 3, 2, "same"),      # overlapping windows, padding, odd image count
+])
+def test_pool2d_results_are_bitwise_equal_for_one_two_and_three_threads(spec, dtype):
+    shape, pool_size, strides, padding = spec
+    x = np.round(np.random.default_rng(5).standard_normal(shape) * 2).astype(dtype)  # many tied maxima
+    runs = []
+    before = gemm.get_num_threads()
+    try:
+        for threads in (1, 2, 3):
+            gemm.set_num_threads(threads)
+            y_max = pool.max_pool2d_forward(x, pool_size, strides, padding)
+            y_avg = pool.average_pool2d_forward(x, pool_size, strides, padding)
+            runs.append((y_max, y_avg,
+                         pool.max_pool2d_backward(x, np.cos(y_max), pool_size, strides, padding),
+                         pool.average_pool2d_backward(x, np.cos(y_avg), pool_size, strides, padding)))
+    finally:
+        gemm.set_num_threads(before)
+    for other in runs[1:]:
+        for want, got in zip(runs[0], other):
+            np.testing.assert_array_equal(got, want)
