@@ -23,14 +23,5 @@
  * saves). */
 #define PM_PLAN_PARALLEL_MIN 65536
 
-#define T float
-#define SUF f32
-#include "pm_plan_tmpl.inc"
-#undef T
-#undef SUF
-
-#define T double
-#define SUF f64
-#include "pm_plan_tmpl.inc"
-#undef T
-#undef SUF
+#define PM_TEMPLATE "pm_plan_tmpl.inc"
+#include "pm_instantiate.h"
