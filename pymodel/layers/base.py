@@ -116,6 +116,14 @@ class Layer:
         self.gradients.append(np.zeros_like(np.asarray(weight)))
         return weight
 
+    def _require_ndim(self, input_shape, ndim: int, spec: str = "ndim") -> None:
+        """Keras's InputSpec error when ``input_shape`` has not ``ndim`` axes (``spec``: ndim or min_ndim)."""
+        if len(input_shape) != ndim:
+            raise ValueError(
+                f'Input 0 of layer "{self.name}" is incompatible with the layer: expected '
+                f"{spec}={ndim}, found ndim={len(input_shape)}. Full shape received: "
+                f"{tuple(input_shape)}")
+
     def compute_output_shape(self, input_shape) -> tuple:
         return _shape_tuple(input_shape)
 

@@ -108,11 +108,7 @@ class _Conv(KernelLayer):
 
     # ------------------------------------------------------------------ shapes
     def _check_rank(self, input_shape) -> None:
-        if len(input_shape) != self.rank + 2:
-            raise ValueError(
-                f'Input 0 of layer "{self.name}" is incompatible with the layer: expected '
-                f"min_ndim={self.rank + 2}, found ndim={len(input_shape)}. Full shape received: "
-                f"{tuple(input_shape)}")
+        self._require_ndim(input_shape, self.rank + 2, "min_ndim")
 
     def build(self, input_shape) -> None:
         self._check_rank(input_shape)

@@ -39,10 +39,7 @@ class _Pooling(Layer):
 
     def compute_output_shape(self, input_shape) -> tuple:
         input_shape = tuple(input_shape)
-        if len(input_shape) != self.rank + 2:
-            raise ValueError(f'Input 0 of layer "{self.name}" is incompatible with the layer: expected '
-                             f"ndim={self.rank + 2}, found ndim={len(input_shape)}. Full shape received: "
-                             f"{input_shape}")
+        self._require_ndim(input_shape, self.rank + 2)
         try:
             spatial = spatial_output(input_shape[1:-1], self.pool_size, self.strides, self.padding,
                                      (1,) * self.rank)
@@ -127,10 +124,7 @@ class _GlobalPooling(Layer):
 
     def compute_output_shape(self, input_shape) -> tuple:
         input_shape = tuple(input_shape)
-        if len(input_shape) != self.rank + 2:
-            raise ValueError(f'Input 0 of layer "{self.name}" is incompatible with the layer: expected '
-                             f"ndim={self.rank + 2}, found ndim={len(input_shape)}. Full shape received: "
-                             f"{input_shape}")
+        self._require_ndim(input_shape, self.rank + 2)
         if self.keepdims:
             return (input_shape[0],) + (1,) * self.rank + (input_shape[-1],)
         return (input_shape[0], input_shape[-1])

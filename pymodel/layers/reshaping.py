@@ -115,9 +115,7 @@ class ZeroPadding2D(Layer):
 
     def compute_output_shape(self, input_shape) -> tuple:
         input_shape = tuple(input_shape)
-        if len(input_shape) != 4:
-            raise ValueError(f'Input 0 of layer "{self.name}" is incompatible with the layer: expected '
-                             f"ndim=4, found ndim={len(input_shape)}. Full shape received: {input_shape}")
+        self._require_ndim(input_shape, 4)
         (top, bottom), (left, right) = self.padding
         h, w = input_shape[1:3]
         return (input_shape[0], None if h is None else h + top + bottom,
