@@ -22,9 +22,5 @@ class NotBuiltError(ValueError, PymodelError):
     """A model or layer was used before its weights exist."""
 
 
-class NotCompiledError(RuntimeError, PymodelError):
-    """fit/evaluate was called before compile()."""
-
-
 class ResourceLimitError(ValueError, MemoryError, PymodelError):
     """A model or batch would need more memory than the machine has (refused before allocating)."""

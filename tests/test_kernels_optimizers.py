@@ -1,4 +1,6 @@
 """Optimizer steps and vector helpers against NumPy float64 restatements of tf-keras 2.11+."""
+from typing import NamedTuple
+
 import numpy as np
 import pytest
 
@@ -121,13 +123,48 @@ def train(name, ws, grads, hp, dtype, clipnorm=None, global_clipnorm=None, clipv
                 O.weight_decay(w, weight_decay, hp["lr"])
         sched = None
         if name == "nadam":  # once per step, shared by every variable
-            sched = O.nadam_schedule(t, hp["beta_1"], hp["beta_2"], u_product, dtype)
+            sched = nadam_schedule(t, hp["beta_1"], hp["beta_2"], u_product, dtype)
             u_product = sched.u_prod
         for w, g, s in zip(ws, gs, slots):
             g_before = g.copy()
             kernel_step(name, w, g, s, t, hp, sched)
             np.testing.assert_array_equal(g, g_before)  # the gradient is input only
     return ws
+
+
+class NadamScalars(NamedTuple):
+    """Per-step Nadam schedule values, as tf-keras computes them in the variable dtype."""
+
+    u_t: float
+    u_t1: float
+    u_prod: float
+    u_prod_t1: float
+    beta2_pow: float
+
+
+def nadam_schedule(t: int, beta_1: float, beta_2: float, u_product: float,
+                   dtype=np.float32) -> NadamScalars:
+    """The scalars ``nadam_step`` needs at step ``t`` (iterations + 1).
+
+    tf-keras 2.11+ (``optimizers/nadam.py``), in the variable dtype:
+    ``u_t = b1 (1 - 0.5 * 0.96^t)``, ``u_t1 = b1 (1 - 0.5 * 0.96^(t+1))``,
+    ``u_prod = u_product * u_t`` and ``u_prod_t1 = u_prod * u_t1``,
+    ``beta2_pow = b2^t``. ``u_product`` is the optimizer's running product,
+    1.0 before the first step; tf-keras advances it once per step (the first
+    variable updates it, the others reuse it), so call this once per step,
+    pass the result to every variable's ``nadam_step`` and keep ``u_prod`` as
+    the next step's ``u_product``.
+
+    That is tf-keras's eager behaviour, enough to drive the kernel here;
+    ``pymodel.optimizers.Nadam`` also reproduces what fit's traced function does.
+    """
+    f = np.dtype(dtype).type
+    b1, decay = f(beta_1), f(0.96)
+    u_t = b1 * (f(1) - f(0.5) * decay ** f(t))
+    u_t1 = b1 * (f(1) - f(0.5) * decay ** f(t + 1))
+    u_prod = f(u_product) * u_t
+    return NadamScalars(float(u_t), float(u_t1), float(u_prod), float(u_prod * u_t1),
+                        float(f(beta_2) ** f(t)))
 
 
 ADAM_HP = {"lr": 0.01, "beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7}
@@ -222,10 +259,10 @@ def test_nadam_schedule_chains_the_momentum_product():
     b1, b2 = 0.9, 0.999
     u_product = 1.0
     for t in range(1, 6):
-        s = O.nadam_schedule(t, b1, b2, u_product, np.float64)
+        s = nadam_schedule(t, b1, b2, u_product, np.float64)
         u = [b1 * (1 - 0.5 * 0.96 ** i) for i in range(1, t + 2)]
         np.testing.assert_allclose(s, [u[t - 1], u[t], np.prod(u[:t]), np.prod(u), b2 ** t], rtol=1e-14)
-        s32 = O.nadam_schedule(t, b1, b2, u_product, np.float32)
+        s32 = nadam_schedule(t, b1, b2, u_product, np.float32)
         np.testing.assert_allclose(s32, s, rtol=1e-6)
         u_product = s.u_prod
 

@@ -10,13 +10,13 @@ An optimizer class composes one training step the way tf-keras's
    ``clipvalue`` ``clip(g, -c, c)``;
 2. decoupled weight decay ``weight_decay(w, wd, lr)`` (before the update);
 3. the ``*_step`` of each variable, with ``t = iterations + 1`` for Adam/Adamax
-   and one ``nadam_schedule`` per step shared by all variables of Nadam;
+   and, for Nadam, the schedule scalars of the step (``optimizers.Nadam`` computes
+   them as tf-keras does, inside ``fit`` too);
 4. ``iterations += 1``.
 """
 from __future__ import annotations
 
 import numbers
-from typing import NamedTuple
 
 import numpy as np
 
@@ -24,7 +24,7 @@ from pymodel._native import check, ffi, kernel, nullable_ptr, out_ptr, ptr, requ
 
 __all__ = [
     "sgd_step", "adagrad_step", "rmsprop_step", "adam_step", "adamax_step", "nadam_step",
-    "NadamScalars", "nadam_schedule", "sumsq", "scale", "clip", "weight_decay", "l1l2",
+    "sumsq", "scale", "clip", "weight_decay", "l1l2",
 ]
 
 
@@ -102,48 +102,9 @@ def adamax_step(w, g, m, u, lr, beta_1, beta_2, epsilon, t) -> None:
         float(beta_2), float(epsilon), _step(t)), "pm_adamax_step")
 
 
-class NadamScalars(NamedTuple):
-    """Per-step Nadam schedule values, as tf-keras computes them in the variable dtype."""
-
-    u_t: float
-    u_t1: float
-    u_prod: float
-    u_prod_t1: float
-    beta2_pow: float
-
-
-def nadam_schedule(t: int, beta_1: float, beta_2: float, u_product: float,
-                   dtype=np.float32) -> NadamScalars:
-    """The scalars ``nadam_step`` needs at step ``t`` (iterations + 1).
-
-    tf-keras 2.11+ (``optimizers/nadam.py``), in the variable dtype:
-    ``u_t = b1 (1 - 0.5 * 0.96^t)``, ``u_t1 = b1 (1 - 0.5 * 0.96^(t+1))``,
-    ``u_prod = u_product * u_t`` and ``u_prod_t1 = u_prod * u_t1``,
-    ``beta2_pow = b2^t``. ``u_product`` is the optimizer's running product,
-    1.0 before the first step; tf-keras advances it once per step (the first
-    variable updates it, the others reuse it), so call this once per step,
-    pass the result to every variable's ``nadam_step`` and keep ``u_prod`` as
-    the next step's ``u_product``.
-
-    NOTE: that is tf-keras's eager behaviour. Inside ``model.fit`` (a
-    tf.function, no XLA on CPU) its ``tf.cond`` on a Python-side counter is
-    traced once per variable, and the product is then re-multiplied by
-    ``u_t`` for every variable but one from the second step on; a model with
-    a single variable is unaffected.
-    """
-    f = np.dtype(dtype).type
-    t = _step(t)
-    b1, decay = f(beta_1), f(0.96)
-    u_t = b1 * (f(1) - f(0.5) * decay ** f(t))
-    u_t1 = b1 * (f(1) - f(0.5) * decay ** f(t + 1))
-    u_prod = f(u_product) * u_t
-    return NadamScalars(float(u_t), float(u_t1), float(u_prod), float(u_prod * u_t1),
-                        float(f(beta_2) ** f(t)))
-
-
 def nadam_step(w, g, m, v, lr, beta_1, beta_2, epsilon, u_t, u_t1, u_prod, u_prod_t1,
                beta2_pow) -> None:
-    """Nadam with the schedule scalars of ``nadam_schedule`` (``*nadam_schedule(...)`` fits)."""
+    """Nadam with the step's schedule scalars (u_t, u_t1, u_prod, u_prod_t1, beta2_pow)."""
     _operands(w, g, m=m, v=v)
     check(kernel("nadam_step", w.dtype)(
         w.size, out_ptr(w), ptr(g), out_ptr(m), out_ptr(v), float(lr), float(beta_1),
