@@ -3,7 +3,7 @@
 Writes a float32 ``x`` of the given size (default 2 GiB: ~685k samples x 784)
 to a temporary directory, then trains the benchmark MLP (784-512-256-10;
 relu, relu, softmax; categorical crossentropy; Adam) for one epoch, batch
-256, shuffled, in a fresh subprocess per row:
+256, shuffled, one thread (``--threads``), in a fresh subprocess per row:
 
 - ``mmap``: ``x = np.load(path, mmap_mode="r")``, one-hot ``y`` in memory;
 - ``mmap x+y``: ``y`` is a second ``.npy`` opened the same way;
@@ -105,9 +105,9 @@ def write_npy(path, nbytes: int, dim: int = MLP[0], seed: int = 0) -> int:
     return n
 
 
-def _measure(x_path, y_path, load: str, batch: int, epochs: int) -> dict:
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
-        filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
+def _measure(x_path, y_path, load: str, batch: int, epochs: int, threads: int) -> dict:
+    env = dict(os.environ, PYMODEL_NUM_THREADS=str(threads), OMP_NUM_THREADS=str(threads),
+               PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
     cmd = [sys.executable, __file__, "--worker", str(x_path), "--load", load,
            "--batch", str(batch), "--epochs", str(epochs)]
     if y_path is not None:
@@ -119,7 +119,7 @@ def _measure(x_path, y_path, load: str, batch: int, epochs: int) -> dict:
 
 
 def run(nbytes: int = 2 << 30, directory=None, batch: int = 256, epochs: int = 1,
-        modes=tuple(MODES)) -> list[dict]:
+        threads: int = 1, modes=tuple(MODES)) -> list[dict]:
     """One row per mode: baseline/peak/growth MB, file MB, samples/s, PASS/FAIL (the temp files
     are deleted afterwards)."""
     import numpy as np
@@ -132,7 +132,7 @@ def run(nbytes: int = 2 << 30, directory=None, batch: int = 256, epochs: int = 1
             np.save(y_path, np.eye(MLP[-1], dtype=np.float32)[labels])
         for mode in modes:
             load, y_file = MODES[mode]
-            r = _measure(x_path, y_path if y_file else None, load, batch, epochs)
+            r = _measure(x_path, y_path if y_file else None, load, batch, epochs, threads)
             growth = (r["peak_kb"] - r["baseline_kb"]) / 1024
             rows.append({"data": mode, "file_mb": x_path.stat().st_size / MB,
                          "samples": r["samples"], "baseline_mb": r["baseline_kb"] / 1024,
@@ -161,6 +161,8 @@ def main(argv=None) -> None:
     ap.add_argument("--dir", default=None, help="directory of the temporary files")
     ap.add_argument("--batch", type=int, default=256)
     ap.add_argument("--epochs", type=int, default=1)
+    ap.add_argument("--threads", type=int, default=1, help="pymodel threads (samples/s on one "
+                    "core is what stays comparable on a shared machine)")
     ap.add_argument("--worker", help=argparse.SUPPRESS)
     ap.add_argument("--y", help=argparse.SUPPRESS)
     ap.add_argument("--load", default="mmap", help=argparse.SUPPRESS)
@@ -169,7 +171,7 @@ def main(argv=None) -> None:
         print(json.dumps(worker(args.worker, args.y, args.load, args.batch, args.epochs)))
         return
     size_mb = args.size_mb or (64 if args.quick else 2048)
-    rows = run(int(size_mb * MB), args.dir, args.batch, args.epochs)
+    rows = run(int(size_mb * MB), args.dir, args.batch, args.epochs, args.threads)
     print(table(rows, args.batch))
 
 

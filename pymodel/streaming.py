@@ -40,11 +40,12 @@ class Rows:
 
     Looks like the array it reads (``shape``, ``ndim``, ``size``, ``len``, slicing
     of whole samples); ``dtype`` is the model dtype it yields, ``source_dtype``
-    the stored one.
+    the stored one; ``flat``: the array was 1-D (its samples are of one value).
     """
 
-    def __init__(self, file: _File, offset: int, stride: int, shape: tuple, source, dtype):
-        self._file, self.offset, self.stride = file, offset, stride
+    def __init__(self, file: _File, offset: int, stride: int, shape: tuple, source, dtype,
+                 flat: bool = False):
+        self._file, self.offset, self.stride, self.flat = file, offset, stride, flat
         self.shape, self.source_dtype, self.dtype = tuple(shape), np.dtype(source), np.dtype(dtype)
         self.row_bytes = math.prod(self.shape[1:]) * self.source_dtype.itemsize
         self._same = self.source_dtype == self.dtype
@@ -66,7 +67,7 @@ class Rows:
         start, stop, _ = key.indices(self.shape[0])
         stop = max(start, stop)
         return Rows(self._file, self.offset + start * self.stride, self.stride,
-                    (stop - start,) + self.shape[1:], self.source_dtype, self.dtype)
+                    (stop - start,) + self.shape[1:], self.source_dtype, self.dtype, self.flat)
 
     # ------------------------------------------------------------------ reading
     def read(self, start: int, stop: int, out: np.ndarray) -> np.ndarray:
@@ -164,7 +165,7 @@ def open_rows(array, dtype) -> Rows | None:
     except OSError:
         return None
     shape = array.shape if array.ndim > 1 else array.shape + (1,)
-    return Rows(file, offset, array.strides[0], shape, array.dtype, dtype)
+    return Rows(file, offset, array.strides[0], shape, array.dtype, dtype, array.ndim == 1)
 
 
 def load(array):

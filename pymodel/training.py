@@ -232,6 +232,15 @@ class CompiledStep:
             self.cplan.bind(xs, ys, ws, None, self.losses[j:])
             self._run(0, k)
 
+    def _run(self, b0: int, nb: int) -> None:
+        """One C call over batches ``b0 .. b0+nb-1`` of the bound data."""
+        optimizer, cplan = self.optimizer, self.cplan
+        cplan.iterations = int(optimizer.iterations)
+        try:
+            cplan.train(b0, nb, optimizer.current_learning_rate())
+        finally:
+            optimizer.iterations.assign(cplan.iterations)
+
     def _stage(self, start: int, stop: int) -> tuple:
         """Samples ``start .. stop-1`` of the epoch's order, read and cast into the chunk buffers."""
         x, y, w, order = self.x, self.y, self.w, self.order
@@ -244,14 +253,6 @@ class CompiledStep:
                             np.take(y, idx, axis=0, out=self._ys[:rows], mode="clip"),
                             None if w is None else np.take(w, idx, out=self._ws[:rows], mode="clip"))
         return self._staged
-
-    def _run(self, b0: int, nb: int) -> None:
-        optimizer, cplan = self.optimizer, self.cplan
-        cplan.iterations = int(optimizer.iterations)
-        try:
-            cplan.train(b0, nb, optimizer.current_learning_rate())
-        finally:
-            optimizer.iterations.assign(cplan.iterations)
 
     def train_epoch(self, tracker) -> dict:
         """All batches in one C call; the tracker gets each batch's loss, as fit logs them."""

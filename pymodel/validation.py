@@ -92,7 +92,7 @@ def check_finite(name: str, array: np.ndarray, source=None, first: int = 0) -> N
 def check_finite_rows(name: str, rows) -> None:
     """:func:`check_finite` over a :class:`pymodel.streaming.Rows`, one chunk in memory at a time."""
     for start, block in rows.chunks():
-        check_finite(name, block, rows.source_dtype, first=start)
+        check_finite(name, block.reshape(-1) if rows.flat else block, rows.source_dtype, first=start)
 
 
 def check_not_empty(name: str, array: np.ndarray) -> None:

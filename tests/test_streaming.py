@@ -192,6 +192,25 @@ def test_the_chunked_finiteness_check_names_the_first_bad_index_as_before(tmp_pa
     assert ("within the range of float32" in str(mapped.value)) == hint
 
 
+def test_a_one_dimensional_memmap_trains_and_reports_bad_values_as_in_memory(tmp_path,
+                                                                            small_chunks):
+    x = np.linspace(-2, 2, N)
+    y = (x > 0).astype("float32")
+
+    def fit(data):
+        keras.utils.set_random_seed(3)
+        m = keras.Sequential([keras.layers.Dense(1, activation="sigmoid", input_shape=(1,))])
+        m.compile(optimizer="sgd", loss="binary_crossentropy")
+        return m, m.fit(data, y, batch_size=8, epochs=2, verbose=0).history
+    _assert_same(fit(_saved(tmp_path, "x.npy", x)), fit(x))
+    x[77] = np.inf
+    with pytest.raises(ValueError) as in_memory:
+        fit(x)
+    with pytest.raises(ValueError) as mapped:
+        fit(_saved(tmp_path, "bad.npy", x))
+    assert str(mapped.value) == str(in_memory.value) and "index [77]" in str(mapped.value)
+
+
 def test_a_file_truncated_under_its_memmap_raises_instead_of_crashing(tmp_path):
     x, y = _arrays("float32")
     mapped = _saved(tmp_path, "x.npy", x)
