@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 import struct
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -208,10 +209,11 @@ class CompiledStep:
             row_bytes = math.prod(x.shape[1:]) * x.dtype.itemsize
             self._chunk = max(1, streaming.CHUNK_BYTES // (capacity * row_bytes))
             rows = min(self.n, self._chunk * capacity)
-            self._xs = np.empty((rows,) + x.shape[1:], x.dtype)
-            if order is not None:
-                self._ys = np.empty((rows,) + y.shape[1:], y.dtype)
-                self._ws = None if w is None else np.empty(rows, w.dtype)
+            # two sets: one is read into while the plan trains on the other
+            self._buffers = [(np.empty((rows,) + x.shape[1:], x.dtype),
+                              None if order is None else np.empty((rows,) + y.shape[1:], y.dtype),
+                              None if order is None or w is None else np.empty(rows, w.dtype))
+                             for _ in range(2)]
         else:
             self.cplan.bind(x, y, w, order, self.losses)
         # the model outputs train_batch returns: views for the full and the last batch
@@ -224,13 +226,26 @@ class CompiledStep:
         """Train batches ``b0 .. b0+nb-1``; their losses land in ``self.losses[:nb]``."""
         if self._chunk is None:
             return self._run(b0, nb)
-        capacity = self.step.capacity
-        for j in range(0, nb, self._chunk):
-            k = min(self._chunk, nb - j)
-            start = (b0 + j) * capacity
-            xs, ys, ws = self._stage(start, min(self.n, start + k * capacity))
-            self.cplan.bind(xs, ys, ws, None, self.losses[j:])
-            self._run(0, k)
+        capacity, n = self.step.capacity, self.n
+        spans = [(j, min(self._chunk, nb - j)) for j in range(0, nb, self._chunk)]
+
+        def stage(i: int) -> tuple:
+            start = (b0 + spans[i][0]) * capacity
+            return self._stage(start, min(n, start + spans[i][1] * capacity), self._buffers[i % 2])
+        if len(spans) == 1:
+            self._staged = stage(0)
+            self.cplan.bind(*self._staged, None, self.losses)
+            return self._run(0, nb)
+        # NOTE: the next chunk is read in a thread while the plan trains on this one (both
+        # release the GIL): the file's reads cost no time when a core is free.
+        with ThreadPoolExecutor(1) as pool:
+            ahead = pool.submit(stage, 0)
+            for i, (j, k) in enumerate(spans):
+                self._staged = ahead.result()
+                if i + 1 < len(spans):
+                    ahead = pool.submit(stage, i + 1)
+                self.cplan.bind(*self._staged, None, self.losses[j:])
+                self._run(0, k)
 
     def _run(self, b0: int, nb: int) -> None:
         """One C call over batches ``b0 .. b0+nb-1`` of the bound data."""
@@ -241,18 +256,16 @@ class CompiledStep:
         finally:
             optimizer.iterations.assign(cplan.iterations)
 
-    def _stage(self, start: int, stop: int) -> tuple:
-        """Samples ``start .. stop-1`` of the epoch's order, read and cast into the chunk buffers."""
+    def _stage(self, start: int, stop: int, buffers: tuple) -> tuple:
+        """(x, y, w) of samples ``start .. stop-1`` in the epoch's order, x read and cast into
+        ``buffers`` (y and w too when shuffled; else views)."""
         x, y, w, order = self.x, self.y, self.w, self.order
+        xs, ys, ws = buffers
         if order is None:
-            self._staged = (x.read(start, stop, self._xs), y[start:stop],
-                            None if w is None else w[start:stop])
-        else:
-            idx, rows = order[start:stop], stop - start
-            self._staged = (x.take(idx, self._xs),
-                            np.take(y, idx, axis=0, out=self._ys[:rows], mode="clip"),
-                            None if w is None else np.take(w, idx, out=self._ws[:rows], mode="clip"))
-        return self._staged
+            return x.read(start, stop, xs), y[start:stop], None if w is None else w[start:stop]
+        idx, rows = order[start:stop], stop - start
+        return (x.take(idx, xs), np.take(y, idx, axis=0, out=ys[:rows], mode="clip"),
+                None if w is None else np.take(w, idx, out=ws[:rows], mode="clip"))
 
     def train_epoch(self, tracker) -> dict:
         """All batches in one C call; the tracker gets each batch's loss, as fit logs them."""

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 import pymodel as keras
-from pymodel import streaming, training
+from pymodel import streaming, training, utils
 
 from pymodel_process import pymodel_env
 
@@ -59,6 +59,15 @@ def _assert_same(a, b):
     assert ha == hb
     for wa, wb in zip(ma.get_weights(), mb.get_weights()):
         np.testing.assert_array_equal(wa, wb)
+
+
+@pytest.fixture(autouse=True)
+def _process_seed():
+    """These tests seed pymodel's process-wide generator (utils.set_random_seed); put it back."""
+    saved, state = list(utils._SEED), np.random.get_state()
+    yield
+    utils._SEED[:] = saved
+    np.random.set_state(state)
 
 
 @pytest.fixture
