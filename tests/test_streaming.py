@@ -7,6 +7,7 @@ outputs; the finiteness check the same error; and the process must not grow
 by the file's size.
 """
 import json
+import pathlib
 import subprocess
 import sys
 import textwrap
@@ -276,3 +277,17 @@ def test_fit_evaluate_and_predict_on_a_memmap_grow_the_process_far_less_than_the
     file_kb = n * features * 4 // 1024
     for name, kb in growth_kb.items():
         assert kb < file_kb // 5, (name, kb, file_kb)
+
+
+def test_the_memory_benchmark_runs_and_reports_the_streamed_fit_within_budget(tmp_path):
+    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent / "benchmarks"))
+    try:
+        import bench_memory
+    finally:
+        sys.path.pop(0)
+    rows = bench_memory.run(8 << 20, tmp_path, modes=("mmap", "in memory"))
+    assert [r["data"] for r in rows] == ["mmap", "in memory"]
+    assert rows[0]["budget"] == "PASS" and rows[0]["growth_mb"] < rows[0]["file_mb"] * 4
+    assert all(r["samples"] == (8 << 20) // (784 * 4) for r in rows)
+    assert list(tmp_path.iterdir()) == []  # the temporary files are gone
+    assert "| mmap |" in bench_memory.table(rows)
