@@ -1,8 +1,9 @@
 """Checks of user-supplied arrays and arguments, shared by fit/evaluate/predict and the batch methods.
 
 Everything a user passes is checked here, in Python, before any of it reaches
-the C kernels: the kernels then only ever see C-contiguous, finite, writable
-copies of the model dtype. Messages name the argument and end Keras-style
+the C kernels: the kernels then only ever see C-contiguous, finite arrays of
+the model dtype (writable copies, or a memory-mapped input read in place or
+through its file, see ``pymodel.streaming``). Messages name the argument and end Keras-style
 (``... Received: batch_size=0``); where tf-keras has its own message, that one
 is used (KERAS2.md sections 2 and 4).
 """
