@@ -20,10 +20,11 @@ from __future__ import annotations
 
 import math
 import struct
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from pymodel import backend, interrupts
+from pymodel import backend, interrupts, streaming
 from pymodel import metrics as metrics_mod
 from pymodel._native import plan as native_plan
 
@@ -192,26 +193,79 @@ class CompiledStep:
         self.optimizer = step.model.optimizer
 
     def bind(self, x, y, w, order) -> None:
-        """The fit's data (``order``: the shuffled indices, shuffled in place each epoch)."""
+        """The fit's data (``order``: the shuffled indices, shuffled in place each epoch).
+
+        An ``x`` read through its file (``streaming.Rows``) is staged a chunk of
+        batches at a time, in batch order, into buffers the plan then trains on
+        unshuffled: the same batches, so the same numbers.
+        """
         self.n = x.shape[0]
-        self.steps = math.ceil(self.n / self.step.capacity)
+        capacity = self.step.capacity
+        self.steps = math.ceil(self.n / capacity)
         self.losses = np.zeros(self.steps, np.float64)
         self.x, self.y, self.w, self.order = x, y, w, order
-        self.cplan.bind(x, y, w, order, self.losses)
+        self._chunk = None
+        if isinstance(x, streaming.Rows):
+            row_bytes = math.prod(x.shape[1:]) * x.dtype.itemsize
+            self._chunk = max(1, streaming.CHUNK_BYTES // (capacity * row_bytes))
+            rows = min(self.n, self._chunk * capacity)
+            # two sets: one is read into while the plan trains on the other
+            self._buffers = [(np.empty((rows,) + x.shape[1:], x.dtype),
+                              None if order is None else np.empty((rows,) + y.shape[1:], y.dtype),
+                              None if order is None or w is None else np.empty(rows, w.dtype))
+                             for _ in range(2)]
+        else:
+            self.cplan.bind(x, y, w, order, self.losses)
         # the model outputs train_batch returns: views for the full and the last batch
         self._outputs = {}
-        for rows in {min(self.step.capacity, self.n), self.n - (self.steps - 1) * self.step.capacity}:
+        for rows in {min(capacity, self.n), self.n - (self.steps - 1) * capacity}:
             buf = self.step.plan.buffers(rows)[-1]
             self._outputs[rows] = buf["y"].reshape(buf["out_shape"])
 
     def train(self, b0: int, nb: int) -> None:
         """Train batches ``b0 .. b0+nb-1``; their losses land in ``self.losses[:nb]``."""
+        if self._chunk is None:
+            return self._run(b0, nb)
+        capacity, n = self.step.capacity, self.n
+        spans = [(j, min(self._chunk, nb - j)) for j in range(0, nb, self._chunk)]
+
+        def stage(i: int) -> tuple:
+            start = (b0 + spans[i][0]) * capacity
+            return self._stage(start, min(n, start + spans[i][1] * capacity), self._buffers[i % 2])
+        if len(spans) == 1:
+            self._staged = stage(0)
+            self.cplan.bind(*self._staged, None, self.losses)
+            return self._run(0, nb)
+        # NOTE: the next chunk is read in a thread while the plan trains on this one (both
+        # release the GIL): the file's reads cost no time when a core is free.
+        with ThreadPoolExecutor(1) as pool:
+            ahead = pool.submit(stage, 0)
+            for i, (j, k) in enumerate(spans):
+                self._staged = ahead.result()
+                if i + 1 < len(spans):
+                    ahead = pool.submit(stage, i + 1)
+                self.cplan.bind(*self._staged, None, self.losses[j:])
+                self._run(0, k)
+
+    def _run(self, b0: int, nb: int) -> None:
+        """One C call over batches ``b0 .. b0+nb-1`` of the bound data."""
         optimizer, cplan = self.optimizer, self.cplan
         cplan.iterations = int(optimizer.iterations)
         try:
             cplan.train(b0, nb, optimizer.current_learning_rate())
         finally:
             optimizer.iterations.assign(cplan.iterations)
+
+    def _stage(self, start: int, stop: int, buffers: tuple) -> tuple:
+        """(x, y, w) of samples ``start .. stop-1`` in the epoch's order, x read and cast into
+        ``buffers`` (y and w too when shuffled; else views)."""
+        x, y, w, order = self.x, self.y, self.w, self.order
+        xs, ys, ws = buffers
+        if order is None:
+            return x.read(start, stop, xs), y[start:stop], None if w is None else w[start:stop]
+        idx, rows = order[start:stop], stop - start
+        return (x.take(idx, xs), np.take(y, idx, axis=0, out=ys[:rows], mode="clip"),
+                None if w is None else np.take(w, idx, out=ws[:rows], mode="clip"))
 
     def train_epoch(self, tracker) -> dict:
         """All batches in one C call; the tracker gets each batch's loss, as fit logs them."""
@@ -225,7 +279,9 @@ class CompiledStep:
         """One batch: (loss, y, outputs, sample weights) as ``Step.train`` + ``gather`` give them."""
         self.train(b, 1)
         rows, step = stop - start, self.step
-        if self.order is None:
+        if self._chunk is not None:
+            _, yb, wb = self._staged
+        elif self.order is None:
             yb, wb = self.y[start:stop], None if self.w is None else self.w[start:stop]
         else:
             yb, wb = step.y[:rows], None if self.w is None else step.w[:rows]
@@ -324,14 +380,19 @@ def batches(n: int, batch_size: int):
 
 
 def gather(step: Step, order, start: int, stop: int, x, y, w):
-    """The batch's x, y, w: views when unshuffled, else copied into the step's buffers."""
+    """The batch's x, y, w: views when unshuffled, else copied into the step's buffers.
+
+    An ``x`` read through its file (``streaming.Rows``) is always read into ``step.x``.
+    """
     rows = stop - start
+    streamed = isinstance(x, streaming.Rows)
     if order is None:
-        return x[start:stop], y[start:stop], None if w is None else w[start:stop]
+        xb = x.read(start, stop, step.x) if streamed else x[start:stop]
+        return xb, y[start:stop], None if w is None else w[start:stop]
     idx = order[start:stop]
     # NOTE: mode="clip" (indices are valid anyway): the default mode="raise" buffers `out`,
     # allocating a temporary batch every step.
-    xb = np.take(x, idx, axis=0, out=step.x[:rows], mode="clip")
+    xb = x.take(idx, step.x) if streamed else np.take(x, idx, axis=0, out=step.x[:rows], mode="clip")
     yb = np.take(y, idx, axis=0, out=step.y[:rows], mode="clip")
     wb = None if w is None else np.take(w, idx, axis=0, out=step.w[:rows], mode="clip")
     return xb, yb, wb
@@ -504,7 +565,7 @@ def test_loop(model, x, y, w, *, batch_size, callbacks) -> dict:
     logs = tracker.logs()
     for b, start, stop in batches(n, batch_size):
         callbacks.on_test_batch_begin(b)
-        xb, yb, wb = x[start:stop], y[start:stop], None if w is None else w[start:stop]
+        xb, yb, wb = gather(step, None, start, stop, x, y, w)
         value, out = step.test(xb, yb, wb, penalty)
         logs = tracker.update(value, stop - start, yb, out, wb)
         callbacks.on_test_batch_end(b, logs)
@@ -517,10 +578,14 @@ def predict_loop(model, x, *, batch_size, callbacks) -> np.ndarray:
     n = x.shape[0]
     plan = model._plan(min(batch_size, max(n, 1)), x.shape[1:])
     result = np.empty((n,) + plan.shapes[-1], plan.dtype)
+    # a memory-mapped x is read through its file (see pymodel.streaming)
+    rows = x if isinstance(x, streaming.Rows) else streaming.open_rows(x, plan.dtype)
+    buf = None if rows is None else np.empty((plan.capacity,) + x.shape[1:], plan.dtype)
     callbacks.on_predict_begin()
     for b, start, stop in batches(n, batch_size):
         callbacks.on_predict_batch_begin(b)
-        result[start:stop] = plan.forward(x[start:stop], training=False)
+        xb = x[start:stop] if rows is None else rows.read(start, stop, buf)
+        result[start:stop] = plan.forward(xb, training=False)
         callbacks.on_predict_batch_end(b, {"outputs": result[start:stop]})
     callbacks.on_predict_end()
     return result

@@ -1,8 +1,9 @@
 """Checks of user-supplied arrays and arguments, shared by fit/evaluate/predict and the batch methods.
 
 Everything a user passes is checked here, in Python, before any of it reaches
-the C kernels: the kernels then only ever see C-contiguous, finite, writable
-copies of the model dtype. Messages name the argument and end Keras-style
+the C kernels: the kernels then only ever see C-contiguous, finite arrays of
+the model dtype (writable copies, or a memory-mapped input read in place or
+through its file, see ``pymodel.streaming``). Messages name the argument and end Keras-style
 (``... Received: batch_size=0``); where tf-keras has its own message, that one
 is used (KERAS2.md sections 2 and 4).
 """
@@ -33,13 +34,9 @@ def did_you_mean(word, choices: Iterable[str]) -> str:
 
 
 # ---------------------------------------------------------------- arrays
-def as_array(name: str, value, dtype, finite: bool = True) -> np.ndarray:
-    """``value`` (array, list/tuple of numbers, scalar) as a C-contiguous copy-if-needed of ``dtype``.
-
-    Non-contiguous, Fortran-order, read-only, integer and boolean inputs are
-    copied or cast (as Keras does); object, string and complex arrays and
-    ragged lists are refused, as are NaN and infinity unless ``finite=False``.
-    """
+def numeric_array(name: str, value) -> np.ndarray:
+    """``value`` as an array of real numbers (no copy of an array): ragged lists, objects,
+    strings, complex numbers and the like are refused with the argument's name."""
     if value is None:
         raise ValueError(f"Unexpected value for `{name}`: None. Expected a NumPy array.")
     try:
@@ -53,6 +50,17 @@ def as_array(name: str, value, dtype, finite: bool = True) -> np.ndarray:
                 "M": "dates", "m": "time deltas", "V": "records"}.get(kind, "non-numbers")
         raise TypeError(f"`{name}` holds {what}: pymodel trains on real numbers only (float, int "
                         f"or bool). Received: {name}.dtype={array.dtype}")
+    return array
+
+
+def as_array(name: str, value, dtype, finite: bool = True) -> np.ndarray:
+    """``value`` (array, list/tuple of numbers, scalar) as a C-contiguous copy-if-needed of ``dtype``.
+
+    Non-contiguous, Fortran-order, read-only, integer and boolean inputs are
+    copied or cast (as Keras does); object, string and complex arrays and
+    ragged lists are refused, as are NaN and infinity unless ``finite=False``.
+    """
+    array = numeric_array(name, value)
     source = array.dtype
     with np.errstate(over="ignore"):
         array = np.ascontiguousarray(array, dtype=dtype)
@@ -61,8 +69,11 @@ def as_array(name: str, value, dtype, finite: bool = True) -> np.ndarray:
     return array if array.flags.writeable else array.copy()
 
 
-def check_finite(name: str, array: np.ndarray, source=None) -> None:
-    """Raise if ``array`` holds NaN or infinity, naming the first bad index (no copy when clean)."""
+def check_finite(name: str, array: np.ndarray, source=None, first: int = 0) -> None:
+    """Raise if ``array`` holds NaN or infinity, naming the first bad index (no copy when clean).
+
+    ``first``: the index of ``array[0]`` in the argument (when checking a chunk of it).
+    """
     if array.size == 0 or array.dtype.kind != "f":
         return
     with np.errstate(invalid="ignore", over="ignore"):
@@ -70,12 +81,19 @@ def check_finite(name: str, array: np.ndarray, source=None) -> None:
     if clean:
         return
     index = tuple(int(i) for i in np.argwhere(~np.isfinite(array))[0])
-    where = ", ".join(map(str, index))
+    value = array[index]
+    where = ", ".join(map(str, (index[0] + first,) + index[1:]))
     hint = ""
     if source is not None and np.dtype(source).itemsize > array.dtype.itemsize:
         hint = f" or within the range of {array.dtype.name} (it was given as {np.dtype(source).name})"
-    raise ValueError(f"`{name}` contains {array[index]} at index [{where}]: inputs must be finite "
-                     f"(no NaN or infinity){hint}. Received: {name}[{where}]={array[index]}")
+    raise ValueError(f"`{name}` contains {value} at index [{where}]: inputs must be finite "
+                     f"(no NaN or infinity){hint}. Received: {name}[{where}]={value}")
+
+
+def check_finite_rows(name: str, rows) -> None:
+    """:func:`check_finite` over a :class:`pymodel.streaming.Rows`, one chunk in memory at a time."""
+    for start, block in rows.chunks():
+        check_finite(name, block.reshape(-1) if rows.flat else block, rows.source_dtype, first=start)
 
 
 def check_not_empty(name: str, array: np.ndarray) -> None:

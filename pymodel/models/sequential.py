@@ -7,7 +7,7 @@ import warnings
 
 import numpy as np
 
-from pymodel import backend, interrupts, losses, optimizers, training, validation
+from pymodel import backend, interrupts, losses, optimizers, streaming, training, validation
 from pymodel.layers import Layer
 from pymodel.layers import serialize as serialize_layer
 from pymodel.layers.input_layer import InputLayer
@@ -437,13 +437,33 @@ class Sequential:
             raise RuntimeError("You must compile your model before training/testing. Use "
                                    "`model.compile(optimizer, loss)`.")
 
-    def _inputs(self, x, name: str = "x") -> np.ndarray:
-        """``x`` as a C-contiguous, finite array of the model dtype; builds a deferred model."""
+    def _inputs(self, x, name: str = "x", stream: bool = False):
+        """``x`` as a C-contiguous, finite array of the model dtype; builds a deferred model.
+
+        A memory-mapped ``x`` is never copied whole: with ``stream`` (the batch
+        loops of fit/evaluate) it comes back as ``streaming.Rows``, read batch by
+        batch through its file and cast there; without, a mapping already in the
+        model dtype is used in place and any other is cast whole. Either way its
+        finiteness is checked through the file, a chunk at a time.
+        """
         if isinstance(x, (list, tuple)) and len(x) == 1 and isinstance(x[0], np.ndarray):
             x = x[0]
         if not self._layers:
             raise ValueError(f'Sequential model "{self.name}" has no layers to run.')
-        x = validation.as_array(name, x, self._dtype())
+        rows = None
+        if isinstance(x, np.ndarray) and x.base is not None:  # views only: in-memory arrays skip this
+            x = validation.numeric_array(name, x)
+            rows = streaming.open_rows(x, self._dtype())
+        if rows is None:
+            x = validation.as_array(name, x, self._dtype())
+        else:
+            validation.check_finite_rows(name, rows)
+            if stream:
+                x = rows
+            elif rows.source_dtype == rows.dtype and x.flags.c_contiguous:
+                x = np.asarray(x)  # read-only is fine: kernels never write their inputs
+            else:
+                x = validation.as_array(name, x, self._dtype(), finite=False)
         if x.ndim == 1:
             x = x.reshape(-1, 1)
         validation.check_not_empty(name, x)
@@ -461,18 +481,21 @@ class Sequential:
                              f"{(None,) + tuple(x.shape[1:])}")
         return x
 
-    def _targets(self, x, y, sample_weight, class_weight, names=("x", "y", "sample_weight")):
-        x = self._inputs(x, names[0])
+    def _targets(self, x, y, sample_weight, class_weight, names=("x", "y", "sample_weight"),
+                 stream: bool = False):
+        """Checked ``(x, y, w)``; ``stream``: as in :meth:`_inputs` (targets and weights, small
+        next to ``x``, are read into memory, a memory-mapped one through its file)."""
+        x = self._inputs(x, names[0], stream)
         if y is None:
             raise ValueError("Target data is missing. Your model was compiled with loss="
                              f"{self.loss}, and therefore expects target data to be provided "
                              "in `fit()`.")
-        y = validation.as_array(names[1], y, self._dtype())
+        y = validation.as_array(names[1], streaming.load(y), self._dtype())
         if y.ndim == 0:
             y = y.reshape(1)
         w = None
         if sample_weight is not None:
-            w = validation.as_array(names[2], sample_weight, np.float64).reshape(-1)
+            w = validation.as_array(names[2], streaming.load(sample_weight), np.float64).reshape(-1)
         validation.check_samples({names[0]: x, names[1]: y, names[2]: w})
         loss = self._loss_object()
         out_shape = (None,) + self._output_shape(x.shape[1:])
@@ -552,7 +575,7 @@ class Sequential:
             raise TypeError("`class_weight` must be a dict mapping class indices to weights. "
                             f"Received: class_weight={class_weight!r:.80}")
         # class weights apply to the training part only (tf-keras splits before weighting)
-        x, y, w = self._targets(x, y, sample_weight, None)
+        x, y, w = self._targets(x, y, sample_weight, None, stream=True)
         held_out = None
         if validation_data is not None:
             if not isinstance(validation_data, (list, tuple)) or len(validation_data) not in (2, 3):
@@ -561,7 +584,7 @@ class Sequential:
                                  f"validation_data={validation_data!r:.80}")
             vx, vy, *vw = validation_data
             held_out = self._targets(vx, vy, vw[0] if vw else None, None,
-                                     ("x_val", "y_val", "val_sample_weights"))
+                                     ("x_val", "y_val", "val_sample_weights"), stream=True)
         elif validation_split:
             n = x.shape[0]
             split_at = int(math.floor(n * (1.0 - validation_split)))
@@ -615,7 +638,7 @@ class Sequential:
         """
         self._check_compiled()
         batch_size = validation.positive_int("batch_size", batch_size, default=32)
-        x, y, w = self._targets(x, y, sample_weight, None)
+        x, y, w = self._targets(x, y, sample_weight, None, stream=True)
         if steps is not None:
             batch_size = math.ceil(x.shape[0] / validation.positive_int("steps", steps))
         batch_size = min(batch_size, x.shape[0])
