@@ -5,6 +5,10 @@ bitwise the outputs of the per-layer Python forward (``training.compile_forward`
 patched to return None), advance Dropout's random state the same way, keep the
 callbacks' hooks, and fall back to the Python path for what it does not cover.
 """
+import pathlib
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -240,3 +244,18 @@ def test_forward_plan_binding_refuses_what_does_not_fit():
                                  xb=x, yb=x, wb=x, per_sample=x, grad=x, loss=None,
                                  shortcut=False, loss_weight=1.0, optimizer="sgd", params=[],
                                  options={})
+
+
+def test_quick_inference_benchmark_prints_the_three_rows_for_pymodel():
+    root = pathlib.Path(__file__).resolve().parent.parent
+    res = subprocess.run([sys.executable, str(root / "benchmarks" / "bench_inference.py"), "--quick"],
+                         capture_output=True, text=True, timeout=120, cwd=root)
+    assert res.returncode == 0, res.stderr
+    rows = [line for line in res.stdout.splitlines()
+            if line.startswith(("seed net 1 sample", "MLP 1 sample", "MLP batch 256"))]
+    assert len(rows) == 3
+    for line in rows:
+        predict, call, torch, tf = line.split("|")[1].split()
+        assert float(predict.replace(",", "")) > 0 and float(call.replace(",", "")) > 0
+        assert torch == tf == "-"  # the peers are left out of --quick
+    assert "note: torch skipped" in res.stdout and "note: tf-keras skipped" in res.stdout

@@ -1,4 +1,4 @@
-"""Binding of the compiled training plan: ``pm_plan`` built once, then one C call per step(s).
+"""Binding of the compiled plans: ``pm_plan`` built once, then one C call per step(s) or predict.
 
 A :class:`TrainingPlan` holds a ``pm_plan`` struct whose pointers refer to
 arrays the Python side owns (parameters, gradients, optimizer slots, layer
@@ -6,6 +6,8 @@ buffers); it keeps references to all of them, so they outlive the struct.
 Everything is validated when the plan is built and when data is bound;
 :meth:`TrainingPlan.train` then passes only integers and a learning rate,
 which is what makes a tiny model's step cost about a microsecond of Python.
+A :class:`ForwardPlan` lays out the same layers (plus Activation) for the
+forward pass alone: ``predict`` and ``model(x)``.
 
 The layer, loss and optimizer descriptions are plain values here; which
 models qualify and how their objects map onto a plan is
