@@ -9,9 +9,9 @@ Prints one table, for 1 and 2 threads, of the median time of one call on:
 Columns: pymodel ``model.predict(x, verbose=0)``, pymodel ``model(x)``, PyTorch's
 ``nn.Sequential`` called under ``torch.no_grad()`` (if torch is installed) and tf-keras's
 ``model.predict(x, verbose=0)`` (with ``--tf-python PATH``, or when this interpreter has
-tf_keras). pymodel and PyTorch run in this process, taking turns call by call (so a change
-of load on a shared machine hits both alike), with ``pymodel.set_num_threads`` /
-``torch.set_num_threads``; tf-keras runs in a subprocess with its threads pinned as
+tf_keras). pymodel and PyTorch run in this process, taking turns in blocks of 10 calls (so
+a change of load on a shared machine hits both alike, while each keeps its weights in the
+caches), with ``pymodel.set_num_threads`` / ``torch.set_num_threads``; tf-keras runs in a subprocess with its threads pinned as
 ``run.py`` pins them. Ratios: the other's time over pymodel's (> 1: pymodel is faster).
 
     python benchmarks/bench_inference.py
@@ -65,19 +65,24 @@ def _torch_model(torch, kind: str):
                          nn.Linear(c, d), nn.Softmax(dim=1)).eval()
 
 
-def _alternating(fns: dict, reps: int) -> dict:
-    """Median seconds of one call of each function; they take turns, after a warm-up each."""
-    for fn in fns.values():
-        fn()
+def _alternating(fns: dict, reps: int, block: int = 10) -> dict:
+    """Median seconds of one call of each function, over ``reps`` timed calls each.
+
+    The functions take turns in blocks of ``block`` calls (each block after one untimed
+    call), so that all see the same machine load and each runs with its own weights in
+    the caches, as a model called again and again does.
+    """
     names = list(fns)
     times: dict = {name: [] for name in names}
     clock = time.perf_counter
-    for r in range(reps):
+    for r in range(max(1, reps // block)):
         for name in names[r % len(names):] + names[:r % len(names)]:
             fn = fns[name]
-            t0 = clock()
             fn()
-            times[name].append(clock() - t0)
+            for _ in range(block):
+                t0 = clock()
+                fn()
+                times[name].append(clock() - t0)
     return {name: statistics.median(t) for name, t in times.items()}
 
 
@@ -96,7 +101,7 @@ def _tf_worker(threads: int, quick: bool) -> dict:
         model, x = _keras_model(keras, kind), _x(kind, rows)
         result[label] = _alternating(
             {label: lambda: model.predict(x, batch_size=rows, verbose=0)},
-            _reps(rows, quick) // 5)[label]
+            _reps(rows, quick) // 5, block=5)[label]
     return result
 
 
