@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import pathlib
 import statistics
@@ -31,7 +32,7 @@ import sys
 import time
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-import run  # noqa: E402  (benchmarks/run.py: the tf-keras subprocess helpers)
+import run  # benchmarks/run.py: the tf-keras subprocess helpers
 
 #: (row label, network, samples)
 CASES = (("seed net 1 sample", "seed", 1), ("MLP 1 sample", "mlp", 1),
@@ -100,7 +101,7 @@ def _tf_worker(threads: int, quick: bool) -> dict:
     for label, kind, rows in CASES:
         model, x = _keras_model(keras, kind), _x(kind, rows)
         result[label] = _alternating(
-            {label: lambda: model.predict(x, batch_size=rows, verbose=0)},
+            {label: lambda m=model, x=x, n=rows: m.predict(x, batch_size=n, verbose=0)},
             _reps(rows, quick) // 5, block=5)[label]
     return result
 
@@ -144,11 +145,12 @@ def rows(threads=(1, 2), tf_python: str | None = None, quick: bool = False,
             tf_times = run.run_json(cmd, run.worker_env("tf", t), f"tf-keras t{t}") or {}
         for label, kind, n in CASES:
             model, x = models[kind], _x(kind, n)
-            fns = {"pymodel predict": lambda: model.predict(x, batch_size=n, verbose=0),
-                   "pymodel call": lambda: model(x)}
+            fns = {"pymodel predict": lambda m=model, x=x, n=n: m.predict(x, batch_size=n,
+                                                                          verbose=0),
+                   "pymodel call": lambda m=model, x=x: m(x)}
             if torch_mod is not None:
                 tmodel, tx = torch_models[kind], torch_mod.from_numpy(x)
-                fns["torch"] = lambda: tmodel(tx)
+                fns["torch"] = lambda m=tmodel, x=tx: m(x)
                 with torch_mod.no_grad():
                     times = _alternating(fns, _reps(n, quick))
             else:
@@ -159,11 +161,11 @@ def rows(threads=(1, 2), tf_python: str | None = None, quick: bool = False,
 
 
 def _cell(seconds: float) -> str:
-    return "-" if seconds != seconds else f"{seconds * 1e6:,.1f}"
+    return "-" if math.isnan(seconds) else f"{seconds * 1e6:,.1f}"
 
 
 def _ratio(other: float, mine: float) -> str:
-    return "-" if other != other or mine != mine else f"{other / mine:.2f}x"
+    return "-" if math.isnan(other) or math.isnan(mine) else f"{other / mine:.2f}x"
 
 
 def main(argv=None) -> None:
