@@ -242,9 +242,8 @@ def available(framework: str, tf_python: str | None) -> tuple:
     return None, "tf-keras not importable here (pass --tf-python PATH)"
 
 
-def measure(python: str, framework: str, task: str, threads: int, batch: int = 0,
-            samples: int = 0, epochs: int = 0, reps: int = 3, timeout: float = 900) -> list:
-    """Seconds of each of the worker's repetitions ([] if it failed)."""
+def worker_env(framework: str, threads: int) -> dict:
+    """The environment of a worker subprocess: ``threads`` pinned for every runtime."""
     env = dict(os.environ)
     blas = "1" if framework == "pymodel" else str(threads)
     # OMP_WAIT_POLICY: the policy pymodel defaults to, for every OpenMP runtime (torch's
@@ -255,18 +254,30 @@ def measure(python: str, framework: str, task: str, threads: int, batch: int = 0
     if framework == "numpy":  # these slow NumPy's OpenBLAS on some processors here
         env.pop("OPENBLAS_CORETYPE", None)
         env.pop("OPENBLAS_L2_SIZE", None)
-    cmd = [python, str(pathlib.Path(__file__).resolve()), "--worker", framework, "--task", task,
-           "--threads", str(threads), "--batch", str(batch), "--samples", str(samples),
-           "--epochs", str(epochs), "--reps", str(reps)]
+    return env
+
+
+def run_json(cmd: list, env: dict, what: str, timeout: float = 900):
+    """The JSON a worker prints on its last line (None, with a note, if it failed)."""
     try:
         res = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout,
                              cwd=str(ROOT))
         return json.loads(res.stdout.strip().splitlines()[-1])
     except (subprocess.TimeoutExpired, json.JSONDecodeError, IndexError, OSError) as exc:
         tail = getattr(exc, "stderr", None) or (res.stderr if "res" in locals() else "")
-        print(f"note: {framework} {task} t{threads} b{batch} failed: "
-              f"{(tail or str(exc)).strip().splitlines()[-1:]}", file=sys.stderr)
-        return []
+        print(f"note: {what} failed: {(tail or str(exc)).strip().splitlines()[-1:]}",
+              file=sys.stderr)
+        return None
+
+
+def measure(python: str, framework: str, task: str, threads: int, batch: int = 0,
+            samples: int = 0, epochs: int = 0, reps: int = 3, timeout: float = 900) -> list:
+    """Seconds of each of the worker's repetitions ([] if it failed)."""
+    cmd = [python, str(pathlib.Path(__file__).resolve()), "--worker", framework, "--task", task,
+           "--threads", str(threads), "--batch", str(batch), "--samples", str(samples),
+           "--epochs", str(epochs), "--reps", str(reps)]
+    return run_json(cmd, worker_env(framework, threads), f"{framework} {task} t{threads} b{batch}",
+                    timeout) or []
 
 
 def interleaved(pythons: dict, rounds: int, **kwargs) -> dict:

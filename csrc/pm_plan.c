@@ -1,7 +1,8 @@
 /*
  * pm_plan.c -- a whole training step (or a run of them) behind one call:
  * gather, forward, loss, backward and optimizer update, interpreting a
- * pm_plan that Python built once over its own buffers.
+ * pm_plan that Python built once over its own buffers; and the forward
+ * pass alone (pm_plan_predict), every batch of a predict in one call.
  *
  * Why: for small models the per-kernel cost of the Python loop (argument
  * checks, pointer conversions, one call per layer and per variable) is many

@@ -403,21 +403,22 @@ int pm_global_avg_pool_bwd_f64(int64_t n, int64_t s, int64_t c,
  * results are bitwise identical to that loop's. C writes the buffers, the
  * parameters, the optimizer slots, the dropout states and p->iterations;
  * it keeps no pointer after it returns. */
-enum { PM_PLAN_DENSE = 0, PM_PLAN_DROPOUT = 1 };
+enum { PM_PLAN_DENSE = 0, PM_PLAN_DROPOUT = 1, PM_PLAN_ACTIVATION = 2 };
 enum { PM_PLAN_SGD = 0, PM_PLAN_ADAGRAD = 1, PM_PLAN_RMSPROP = 2,
        PM_PLAN_ADAM = 3, PM_PLAN_ADAMAX = 4 };
 
 /* One layer. Dense: x (m x k) -> z, y (m x n) with m = rows x
  * rows_per_sample; backward writes dz (unless fused), dx (if need_dx), dw,
  * db (if b). Dropout (0 < rate < 1): y = x * mask over m x n elements,
- * backward dx = dy * mask. Buffers hold `capacity` samples. */
+ * backward dx = dy * mask. Activation (predict only): y = act(x) on
+ * m x n. Buffers hold `capacity` samples. */
 typedef struct pm_plan_layer {
-    int kind;                 /* PM_PLAN_DENSE or PM_PLAN_DROPOUT */
+    int kind;                 /* PM_PLAN_DENSE, _DROPOUT or _ACTIVATION */
     int fused;                /* dense, last layer: dy is d loss / d z */
     int need_dx;              /* write dx (0 for a first layer) */
     int64_t rows_per_sample;  /* flat rows per sample (rank > 2 inputs) */
     int64_t k, n;             /* dense: input, output columns; dropout: n */
-    pm_act act;               /* dense activation */
+    pm_act act;               /* dense or activation layer's activation */
     void *w, *b, *dw, *db;    /* dense parameters and gradients (b, db NULL: no bias) */
     void *z, *y, *dz, *dx;    /* dense: all four; dropout: y and dx */
     void *mask;               /* dropout mask */
@@ -441,8 +442,8 @@ typedef struct pm_plan {
     pm_plan_layer *layers;
     int64_t capacity;         /* samples per full batch (the batch size) */
     int64_t x_size, y_size;   /* elements per sample of x and y */
-    int64_t out_rows;         /* loss rows per sample */
-    int64_t out_cols;         /* loss columns */
+    int64_t out_rows;         /* loss (predict: output) rows per sample */
+    int64_t out_cols;         /* loss (predict: output) columns */
     void *xb, *yb, *wb;       /* gather buffers for shuffled batches */
     void *per_sample, *grad;  /* loss values and d loss / d output */
     pm_loss loss;             /* from_logits set for the shortcut */
@@ -474,6 +475,18 @@ int pm_plan_train_f32(pm_plan *p, int64_t n, const float *x, const float *y,
 int pm_plan_train_f64(pm_plan *p, int64_t n, const double *x, const double *y,
                       const double *w, const int64_t *order, int64_t b0,
                       int64_t nb, double lr, double *losses);
+
+/* The forward pass alone over n samples, in chunks of p->capacity rows:
+ * y (n x out_rows*out_cols, written) = the model's output for x (n x
+ * x_size), as the Python forward computes it chunk by chunk (same kernels,
+ * same arguments, so bitwise equal). Dropout layers run (and advance their
+ * random state) only when training is non-zero. Only layers, n_layers,
+ * capacity, x_size, out_rows and out_cols of p are read; the layer buffers
+ * are written. */
+int pm_plan_predict_f32(const pm_plan *p, int64_t n, const float *x,
+                        int training, float *y);
+int pm_plan_predict_f64(const pm_plan *p, int64_t n, const double *x,
+                        int training, double *y);
 
 /* *out = sum_i v[i] w[i] in double, left to right (w NULL: all ones): the
  * batch loss total, shared by the plan and the Python loop. */

@@ -19,6 +19,7 @@ means of per-sample values over the epoch.
 from __future__ import annotations
 
 import math
+import numbers
 import struct
 from concurrent.futures import ThreadPoolExecutor
 
@@ -573,19 +574,132 @@ def test_loop(model, x, y, w, *, batch_size, callbacks) -> dict:
     return logs
 
 
+_PREDICT_HOOKS = ("on_predict_begin", "on_predict_batch_begin", "on_predict_batch_end",
+                  "on_predict_end")
+
+
+def _predict_observed(callbacks) -> bool:
+    """True when some callback does something on a predict hook (``callbacks.handles``).
+
+    NOTE: a hook that the instance does not set and its class does not override is
+    skipped without asking ``handles`` (about a microsecond per hook, which a one-sample
+    predict notices); that is exact because the predict hooks have no aliases.
+    """
+    from pymodel.callbacks import Callback, handles
+    for cb in callbacks:
+        own, cls = getattr(cb, "__dict__", {}), type(cb)
+        for hook in _PREDICT_HOOKS:
+            if (hook in own or getattr(cls, hook, None) is not getattr(Callback, hook)) \
+                    and handles(cb, hook):
+                return True
+    return False
+
+
 def predict_loop(model, x, *, batch_size, callbacks) -> np.ndarray:
-    """Inference over ``x`` in batches, written into one preallocated output array."""
+    """Inference over ``x`` in batches, written into one preallocated output array.
+
+    With a compiled forward (:func:`compile_forward`) and no callback doing
+    anything on the predict hooks, all the batches run in one C call.
+    """
     n = x.shape[0]
     plan = model._plan(min(batch_size, max(n, 1)), x.shape[1:])
-    result = np.empty((n,) + plan.shapes[-1], plan.dtype)
+    fast = compile_forward(plan)
     # a memory-mapped x is read through its file (see pymodel.streaming)
     rows = x if isinstance(x, streaming.Rows) else streaming.open_rows(x, plan.dtype)
+    if fast is not None and rows is None and not _predict_observed(callbacks):
+        return fast.run(x, training=False)
+    result = np.empty((n,) + plan.shapes[-1], plan.dtype)
     buf = None if rows is None else np.empty((plan.capacity,) + x.shape[1:], plan.dtype)
     callbacks.on_predict_begin()
     for b, start, stop in batches(n, batch_size):
         callbacks.on_predict_batch_begin(b)
         xb = x[start:stop] if rows is None else rows.read(start, stop, buf)
-        result[start:stop] = plan.forward(xb, training=False)
+        if fast is not None:
+            fast.run(xb, training=False, out=result[start:stop])
+        else:
+            result[start:stop] = plan.forward(xb, training=False)
         callbacks.on_predict_batch_end(b, {"outputs": result[start:stop]})
     callbacks.on_predict_end()
     return result
+
+
+# ---------------------------------------------------------------- compiled forward
+class CompiledForward:
+    """A :class:`Plan`'s forward pass compiled into one C call (``pymodel._native.plan``).
+
+    The C side calls the very kernels ``Plan.forward`` calls, with the same
+    arguments and buffers, chunk by chunk, so outputs are bitwise the same.
+    ``trains``: it can also run ``training=True`` (every Dropout rate is a
+    number below 1 and the layer has its random state).
+    """
+
+    def __init__(self, fplan, out_shape: tuple, dtype, trains: bool):
+        self.fplan, self.out_shape, self.dtype, self.trains = fplan, out_shape, dtype, trains
+
+    def run(self, x: np.ndarray, training: bool, out: np.ndarray | None = None) -> np.ndarray:
+        """The outputs for ``x`` (all its samples), in ``out`` or a new array."""
+        if out is None:
+            out = np.empty((x.shape[0],) + self.out_shape, self.dtype)
+        return self.fplan.run(x, out, training)
+
+
+def _forward_refs(layer) -> tuple:
+    """Names of the attributes a compiled forward reads from ``layer`` (None: not compilable)."""
+    from pymodel.layers import Activation, Dense, Dropout, Flatten, Reshape
+    return {Dense: ("kernel", "bias", "_desc"), Activation: ("_desc",),
+            Dropout: ("rate", "_state"), Flatten: (), Reshape: ()}.get(type(layer))
+
+
+def compile_forward(plan: Plan) -> CompiledForward | None:
+    """The compiled forward of ``plan`` (cached on it), or None when a layer needs Python.
+
+    Covers Dense, Activation, Dropout, Flatten and Reshape. The cache holds the
+    objects it read (weights, activation descriptors, dropout rates and
+    states): when one of them was rebound since, it compiles again.
+    """
+    cached = plan.__dict__.get("_compiled_forward")
+    if cached is not None:
+        refs, compiled = cached
+        for obj, name, value in refs:
+            if getattr(obj, name) is not value:
+                break
+        else:
+            return compiled
+    names = [_forward_refs(layer) for layer in plan.layers]
+    if any(n is None for n in names):
+        plan._compiled_forward = ((), None)  # the plan's layers never change
+        return None
+    refs = tuple((layer, name, getattr(layer, name))
+                 for layer, layer_names in zip(plan.layers, names) for name in layer_names)
+    try:
+        compiled = _compile_forward(plan)
+    except (TypeError, ValueError):  # e.g. a layer of another dtype: Python's forward says why
+        compiled = None
+    plan._compiled_forward = refs, compiled
+    return compiled
+
+
+def _compile_forward(plan: Plan) -> CompiledForward:
+    from pymodel.layers import Activation, Dense, Dropout
+    specs, trains = [], True
+    for layer, buf, shape in zip(plan.layers, plan._full, plan.shapes):
+        kind = type(layer)
+        if kind is Dense:
+            specs.append(native_plan.Dense(
+                w=layer._kernel(), b=layer._bias(), act=layer._desc, z=buf["z"], y=buf["y"],
+                work=buf["work"], rows_per_sample=math.prod(shape[:-1])))
+        elif kind is Activation:
+            specs.append(native_plan.Activation(act=layer._desc, y=buf["y"], n=shape[-1],
+                                                rows_per_sample=math.prod(shape[:-1])))
+        elif kind is Dropout:
+            rate = layer.rate
+            if not isinstance(rate, numbers.Real) or isinstance(rate, bool) or not 0 <= rate < 1 \
+                    or (rate > 0 and layer._state is None):
+                trains = False  # Python's forward handles it; at inference it is the identity
+            elif rate > 0:
+                specs.append(native_plan.Dropout(rate=float(rate), rng=layer._state,
+                                                 mask=buf["mask"], y=buf["y"], n=math.prod(shape)))
+        # Flatten, Reshape and zero-rate Dropout: views of the same memory, nothing to run
+    fplan = native_plan.ForwardPlan(specs, capacity=plan.capacity,
+                                    x_size=math.prod(plan.shapes[0]), dtype=plan.dtype)
+    return CompiledForward(fplan, plan.shapes[-1], plan.dtype, trains)

@@ -291,3 +291,17 @@ def test_the_memory_benchmark_runs_and_reports_the_streamed_fit_within_budget(tm
     assert all(r["samples"] == (8 << 20) // (784 * 4) for r in rows)
     assert list(tmp_path.iterdir()) == []  # the temporary files are gone
     assert "| mmap |" in bench_memory.table(rows)
+
+
+def test_predict_reads_a_float64_memmap_through_its_file_not_cast_whole(tmp_path, monkeypatch):
+    x, _ = _arrays("float64")
+    mapped = _saved(tmp_path, "x.npy", x)
+    model = _model()
+    reads = []
+    original = streaming.Rows.read
+    monkeypatch.setattr(streaming.Rows, "read",
+                        lambda self, start, stop, out: reads.append((start, stop))
+                        or original(self, start, stop, out))
+    got = model.predict(mapped, batch_size=32, verbose=0)
+    assert reads and reads[-1][1] == x.shape[0]
+    np.testing.assert_array_equal(got, model.predict(x.astype("float32"), batch_size=32, verbose=0))

@@ -1,4 +1,4 @@
-"""Binding of the compiled training plan: ``pm_plan`` built once, then one C call per step(s).
+"""Binding of the compiled plans: ``pm_plan`` built once, then one C call per step(s) or predict.
 
 A :class:`TrainingPlan` holds a ``pm_plan`` struct whose pointers refer to
 arrays the Python side owns (parameters, gradients, optimizer slots, layer
@@ -6,6 +6,8 @@ buffers); it keeps references to all of them, so they outlive the struct.
 Everything is validated when the plan is built and when data is bound;
 :meth:`TrainingPlan.train` then passes only integers and a learning rate,
 which is what makes a tiny model's step cost about a microsecond of Python.
+A :class:`ForwardPlan` lays out the same layers (plus Activation) for the
+forward pass alone: ``predict`` and ``model(x)``.
 
 The layer, loss and optimizer descriptions are plain values here; which
 models qualify and how their objects map onto a plan is
@@ -17,9 +19,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from pymodel._native import check, ffi, kernel, lib, nullable_ptr, out_ptr, ptr, require, suffix
+from pymodel._native import (CTYPE, check, ffi, kernel, lib, nullable_ptr, out_ptr, ptr, require,
+                             suffix)
 
-__all__ = ["Dense", "Dropout", "Param", "TrainingPlan", "loss_sum", "OPTIMIZERS"]
+__all__ = ["Dense", "Dropout", "Activation", "Param", "TrainingPlan", "ForwardPlan", "loss_sum",
+           "OPTIMIZERS"]
 
 #: optimizer name -> pm_plan optimizer kind
 OPTIMIZERS = {"sgd": lib.PM_PLAN_SGD, "adagrad": lib.PM_PLAN_ADAGRAD,
@@ -29,18 +33,21 @@ OPTIMIZERS = {"sgd": lib.PM_PLAN_SGD, "adagrad": lib.PM_PLAN_ADAGRAD,
 
 @dataclass
 class Dense:
-    """A dense layer step: x (m, k) -> z, y (m, n); buffers for the plan capacity."""
+    """A dense layer step: x (m, k) -> z, y (m, n); buffers for the plan capacity.
+
+    ``dw``, ``db``, ``dz``, ``dx`` (the backward's) may be None in a :class:`ForwardPlan`.
+    """
 
     w: np.ndarray
     b: np.ndarray | None
-    dw: np.ndarray
-    db: np.ndarray | None
     act: object                 # pm_act * (pymodel._native.activations.descriptor)
     z: np.ndarray
     y: np.ndarray
-    dz: np.ndarray
-    dx: np.ndarray
     work: np.ndarray
+    dw: np.ndarray | None = None
+    db: np.ndarray | None = None
+    dz: np.ndarray | None = None
+    dx: np.ndarray | None = None
     rows_per_sample: int = 1
     fused: bool = False         # last layer whose dy is d loss / d z
     need_dx: bool = True
@@ -48,16 +55,27 @@ class Dense:
 
 @dataclass
 class Dropout:
-    """Inverted dropout over ``n`` elements per flat row, 0 < rate < 1."""
+    """Inverted dropout over ``n`` elements per flat row, 0 < rate < 1 (``dx``: backward's)."""
 
     rate: float
     rng: object                 # pymodel._native.dropout.Rng
     mask: np.ndarray
     y: np.ndarray
-    dx: np.ndarray
     n: int
+    dx: np.ndarray | None = None
     rows_per_sample: int = 1
     need_dx: bool = True
+
+
+@dataclass
+class Activation:
+    """y = act(x) on (rows_per_sample, n) per sample (forward plans only)."""
+
+    act: object                 # pm_act *
+    y: np.ndarray
+    n: int
+    rows_per_sample: int = 1
+    need_dx: bool = False
 
 
 @dataclass
@@ -91,22 +109,74 @@ def loss_sum(values: np.ndarray, weights: np.ndarray | None = None) -> float:
     return float(out[0])
 
 
-class TrainingPlan:
-    """A ``pm_plan``: layers, loss and optimizer compiled over caller-owned arrays."""
+class _Plan:
+    """A ``pm_plan`` struct and its layers over caller-owned arrays (kept referenced)."""
 
-    def __init__(self, layers: list, *, capacity: int, x_size: int, y_size: int, out_rows: int,
-                 out_cols: int, xb, yb, wb, per_sample, grad, loss, shortcut: bool,
-                 loss_weight: float, optimizer: str, params: list, options: dict):
-        self.dtype = np.dtype(xb.dtype)
-        self._fn = kernel("plan_train", self.dtype)
-        self._ctype = "float *" if suffix(self.dtype) == "f32" else "double *"
+    def __init__(self, layers: list, dtype):
+        self.dtype = np.dtype(dtype)
+        suffix(self.dtype)
         self._keep: list = []
-        self._ptrs: dict = {}
         p = self._p = ffi.new("pm_plan *")
         self._layers = ffi.new("pm_plan_layer[]", len(layers))
         for i, layer in enumerate(layers):
             self._layer(self._layers[i], layer)
         p.n_layers, p.layers = len(layers), self._layers
+
+    # ------------------------------------------------------------------ building
+    def _out(self, arr, name):
+        require(arr, name, dtype=self.dtype, writable=True)
+        self._keep.append(arr)
+        return out_ptr(arr)
+
+    def _opt(self, arr, name):
+        return ffi.NULL if arr is None else self._out(arr, name)
+
+    def _layer(self, c, layer) -> None:
+        c.rows_per_sample, c.need_dx = int(layer.rows_per_sample), int(bool(layer.need_dx))
+        if isinstance(layer, Dense):
+            k, n = layer.w.shape
+            c.kind, c.k, c.n, c.fused = lib.PM_PLAN_DENSE, k, n, int(bool(layer.fused))
+            c.act = layer.act[0]
+            self._keep.append(layer.act)
+            c.w, c.b = self._out(layer.w, "w"), self._opt(layer.b, "b")
+            c.dw, c.db = self._opt(layer.dw, "dw"), self._opt(layer.db, "db")
+            c.z, c.y = self._out(layer.z, "z"), self._out(layer.y, "y")
+            c.dz, c.dx = self._opt(layer.dz, "dz"), self._opt(layer.dx, "dx")
+            work = _raw(layer.work, "work", np.uint8, writable=True)
+            self._keep.append(work)
+            c.work, c.work_bytes = ffi.from_buffer(layer.work, require_writable=True), \
+                layer.work.nbytes
+        elif isinstance(layer, Dropout):
+            if not 0 < layer.rate < 1:
+                raise ValueError(f"plan dropout rate must be in (0, 1). Received: rate={layer.rate}")
+            c.kind, c.n, c.rate, c.rng = lib.PM_PLAN_DROPOUT, int(layer.n), float(layer.rate), \
+                layer.rng._state
+            self._keep.append(layer.rng)
+            c.mask, c.y = self._out(layer.mask, "mask"), self._out(layer.y, "y")
+            c.dx = self._opt(layer.dx, "dx")
+        elif isinstance(layer, Activation):
+            c.kind, c.n, c.act = lib.PM_PLAN_ACTIVATION, int(layer.n), layer.act[0]
+            self._keep.append(layer.act)
+            c.y = self._out(layer.y, "y")
+        else:
+            raise TypeError("plan layers are Dense, Dropout or Activation. Received: "
+                            f"{type(layer).__name__}")
+
+
+class TrainingPlan(_Plan):
+    """A ``pm_plan``: layers, loss and optimizer compiled over caller-owned arrays."""
+
+    def __init__(self, layers: list, *, capacity: int, x_size: int, y_size: int, out_rows: int,
+                 out_cols: int, xb, yb, wb, per_sample, grad, loss, shortcut: bool,
+                 loss_weight: float, optimizer: str, params: list, options: dict):
+        for layer in layers:  # what the backward pass writes
+            if isinstance(layer, Activation) or (layer.need_dx and layer.dx is None) or (
+                    isinstance(layer, Dense) and (layer.dw is None or layer.dz is None)):
+                raise ValueError("training plan layers are Dense or Dropout with their backward "
+                                 f"buffers. Received: {type(layer).__name__}")
+        super().__init__(layers, xb.dtype)
+        self._fn = kernel("plan_train", self.dtype)
+        p = self._p
         p.capacity, p.x_size, p.y_size = capacity, x_size, y_size
         p.out_rows, p.out_cols = out_rows, out_cols
         p.xb, p.yb, p.wb = self._out(xb, "xb"), self._out(yb, "yb"), self._out(wb, "wb")
@@ -135,45 +205,6 @@ class TrainingPlan:
         self._data = None
 
     # ------------------------------------------------------------------ building
-    def _out(self, arr, name):
-        require(arr, name, dtype=self.dtype, writable=True)
-        self._keep.append(arr)
-        return out_ptr(arr)
-
-    def _in(self, arr, name):
-        if arr is None:
-            return ffi.NULL
-        require(arr, name, dtype=self.dtype)
-        self._keep.append(arr)
-        return ptr(arr)
-
-    def _layer(self, c, layer) -> None:
-        c.rows_per_sample, c.need_dx = int(layer.rows_per_sample), int(bool(layer.need_dx))
-        if isinstance(layer, Dense):
-            k, n = layer.w.shape
-            c.kind, c.k, c.n, c.fused = lib.PM_PLAN_DENSE, k, n, int(bool(layer.fused))
-            c.act = layer.act[0]
-            c.w, c.b = self._out(layer.w, "w"), self._out(layer.b, "b") if layer.b is not None \
-                else ffi.NULL
-            c.dw = self._out(layer.dw, "dw")
-            c.db = self._out(layer.db, "db") if layer.db is not None else ffi.NULL
-            c.z, c.y, c.dz, c.dx = (self._out(layer.z, "z"), self._out(layer.y, "y"),
-                                    self._out(layer.dz, "dz"), self._out(layer.dx, "dx"))
-            work = _raw(layer.work, "work", np.uint8, writable=True)
-            self._keep.append(work)
-            c.work, c.work_bytes = ffi.from_buffer(layer.work, require_writable=True), \
-                layer.work.nbytes
-        elif isinstance(layer, Dropout):
-            if not 0 < layer.rate < 1:
-                raise ValueError(f"plan dropout rate must be in (0, 1). Received: rate={layer.rate}")
-            c.kind, c.n, c.rate, c.rng = lib.PM_PLAN_DROPOUT, int(layer.n), float(layer.rate), \
-                layer.rng._state
-            self._keep.append(layer.rng)
-            c.mask, c.y, c.dx = (self._out(layer.mask, "mask"), self._out(layer.y, "y"),
-                                 self._out(layer.dx, "dx"))
-        else:
-            raise TypeError(f"plan layers are Dense or Dropout. Received: {type(layer).__name__}")
-
     def _param(self, c, param: Param) -> None:
         w = require(param.w, "w", dtype=self.dtype, writable=True)
         require(param.g, "g", dtype=self.dtype, shape=w.shape, writable=True)
@@ -223,3 +254,64 @@ class TrainingPlan:
             raise ValueError(f"nb must be at most {self._max_batches}. Received: nb={nb}")
         n, x, y, w, order = self._args
         check(self._fn(self._p, n, x, y, w, order, b0, nb, lr, self._losses), "pm_plan_train")
+
+
+class ForwardPlan(_Plan):
+    """The forward pass of ``layers`` over any number of samples in one C call (``predict``).
+
+    Runs chunks of ``capacity`` samples through the layers' buffers, as the
+    Python forward does batch by batch, and copies each chunk's output out.
+    The layers chain is checked here: each layer reads as many elements per
+    sample as the one before wrote, and every buffer holds ``capacity``
+    samples; :meth:`run` then checks only the two arrays it is given.
+    """
+
+    def __init__(self, layers: list, *, capacity: int, x_size: int, dtype):
+        super().__init__(layers, dtype)
+        if capacity < 1:
+            raise ValueError(f"capacity must be positive. Received: capacity={capacity}")
+        size = x_size  # elements per sample flowing into the next layer
+        for layer in layers:
+            rows = layer.rows_per_sample
+            if isinstance(layer, Dense):
+                k, n = layer.w.shape
+                reads, writes, out = rows * k, rows * n, (layer.z, layer.y)
+                if layer.b is not None and layer.b.shape != (n,):
+                    raise ValueError(f"plan dense bias must have shape ({n},). Received: "
+                                     f"shape={layer.b.shape}")
+            else:
+                reads = writes = rows * layer.n
+                out = (layer.y, layer.mask) if isinstance(layer, Dropout) else (layer.y,)
+            if reads != size:
+                raise ValueError(f"plan layer {type(layer).__name__} reads {reads} elements per "
+                                 f"sample, the layer before gives {size}")
+            for arr in out:
+                if arr.size < capacity * writes:
+                    raise ValueError(f"plan buffer holds {arr.size} elements, fewer than "
+                                     f"{capacity * writes}")
+            size = writes
+        p = self._p
+        p.capacity, p.x_size, p.out_rows, p.out_cols = capacity, x_size, 1, size
+        self.x_size, self.y_size = x_size, size
+        self._fn = kernel("plan_predict", self.dtype)
+        self._ctype = CTYPE[self.dtype]
+
+    def run(self, x: np.ndarray, y: np.ndarray, training: bool = False) -> np.ndarray:
+        """Write into ``y`` the outputs for the samples ``x`` (dropout only when ``training``)."""
+        dtype = self.dtype
+        n = x.shape[0] if isinstance(x, np.ndarray) and x.ndim else -1
+        if (not isinstance(x, np.ndarray) or x.dtype != dtype or not x.flags.c_contiguous
+                or x.size != n * self.x_size):
+            require(x, "x", dtype=dtype)
+            raise ValueError(f"x must hold {self.x_size} elements per sample. Received: "
+                             f"shape={x.shape}")
+        if (not isinstance(y, np.ndarray) or y.dtype != dtype or not y.flags.c_contiguous
+                or not y.flags.writeable or y.size != n * self.y_size):
+            require(y, "y", dtype=dtype, writable=True)
+            raise ValueError(f"y must hold {n} x {self.y_size} elements. Received: shape={y.shape}")
+        if np.may_share_memory(x, y):
+            raise ValueError("y must not overlap x")
+        ctype = self._ctype
+        check(self._fn(self._p, n, ffi.from_buffer(ctype, x), int(bool(training)),
+                       ffi.from_buffer(ctype, y, require_writable=True)), "pm_plan_predict")
+        return y
