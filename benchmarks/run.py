@@ -7,6 +7,10 @@ Prints one table:
   (one epoch per repetition), with pymodel's share of the float32 peak;
 - the seed notebook's XOR fit (Dense(4, sigmoid), Dense(1, sigmoid),
   SGD(learning_rate=1), mse, 1500 epochs of 4 samples), in ms per fit();
+- inference latency from ``benchmarks/bench_inference.py``: one-sample ``predict`` of
+  the seed network and of the MLP, and the MLP at batch 256, in us per call;
+- memory from ``benchmarks/bench_memory.py``: the peak RSS growth of a one-epoch fit
+  on a 2 GB float32 ``.npy`` opened with ``mmap_mode="r"``, against a 300 MB budget;
 - GEMM rows from ``benchmarks/bench_gemm.py`` (pymodel's pm_gemm against
   numpy.matmul), in GFLOP/s.
 
@@ -305,6 +309,29 @@ def _ratio(a: float, b: float) -> str:
     return "-" if a != a or b != b or b == 0 else f"{a / b:.2f}x"
 
 
+def _inference_rows(threads: list, pythons: dict, quick: bool) -> list:
+    """``bench_inference``'s latencies as table rows (us per call; numpy has none)."""
+    import bench_inference
+    measured, _ = bench_inference.rows(threads, tf_python=pythons["tf"], quick=quick,
+                                       torch=pythons["torch"] is not None,
+                                       tf=pythons["tf"] is not None)
+    return [(f"predict {r['case']}", r["threads"],
+             {"pymodel": 1e6 * r["pymodel predict"], "torch": 1e6 * r["torch"],
+              "tf": 1e6 * r["tf-keras"]}, "us", False,
+             f"model(x) {1e6 * r['pymodel call']:,.1f} us; torch: module call under no_grad")
+            for r in measured]
+
+
+def _memory_rows(nbytes: int) -> list:
+    """``bench_memory``'s one-epoch fit on a memory-mapped file: peak RSS growth in MB."""
+    import bench_memory
+    streamed, loaded = bench_memory.run(nbytes, modes=("mmap", "in memory"))
+    note = (f"{streamed['budget']} (<= {bench_memory.BUDGET_MB} MB); np.load into memory "
+            f"instead: {loaded['growth_mb']:,.0f} MB; {streamed['samples_per_s']:,.0f} samples/s")
+    return [(f"fit {streamed['file_mb']:,.0f} MB mmap, RSS+", 1, {"pymodel": streamed["growth_mb"]},
+             "MB", False, note)]
+
+
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true",
@@ -319,6 +346,10 @@ def main(argv=None) -> None:
                     help="rounds of subprocesses per row, frameworks taking turns (default 2)")
     ap.add_argument("--threads", default="1,2", help="thread counts for the MLP and GEMM rows")
     ap.add_argument("--no-gemm", action="store_true", help="leave out the GEMM rows")
+    ap.add_argument("--no-inference", action="store_true", help="leave out the latency rows")
+    ap.add_argument("--no-memory", action="store_true", help="leave out the memory row")
+    ap.add_argument("--memory-mb", type=float, default=None,
+                    help="size of the memory-mapped file (2048; --quick: 8)")
     ap.add_argument("--peak-gflops", type=float, default=None,
                     help="float32 peak of one core (default: measured clock x flop/cycle; the "
                          "clock probe reads low on a busy machine)")
@@ -375,6 +406,10 @@ def main(argv=None) -> None:
     times = {fw: 1e3 * sec for fw, sec in interleaved(
         pythons, rounds, task="xor", threads=1, epochs=xor_epochs, reps=reps).items()}
     rows.append((f"XOR fit() {xor_epochs} epochs", 1, times, "ms", False, "whole fit(), 4 samples"))
+    if not args.no_inference:
+        rows += _inference_rows(threads, pythons, quick)
+    if not args.no_memory:
+        rows += _memory_rows(int((args.memory_mb or (8 if quick else 2048)) * 2**20))
     if not args.no_gemm:
         gemm_rows = bench_gemm.shapes(quick)
         if quick:
@@ -391,19 +426,19 @@ def main(argv=None) -> None:
                 note = f"pymodel at {100 * speeds['pymodel'] * 1e9 / (peak * t):.0f}% of the {t}-core peak"
                 rows.append((f"GEMM {label}", t, speeds, "GFLOP/s", True, note))
 
-    head = (f"{'benchmark':<28}{'thr':>4}{'unit':>10} | {'pymodel':>9}{'numpy':>9}{'torch':>9}"
+    head = (f"{'benchmark':<30}{'thr':>4}{'unit':>10} | {'pymodel':>9}{'numpy':>9}{'torch':>9}"
             f"{'tf-keras':>9} | {'vs numpy':>8}{'vs torch':>9}{'vs tf':>7} | note")
     print(head)
     print("-" * len(head))
     nan = float("nan")
     for task, t, values, unit, higher, note in rows:
-        digits = 0 if unit == "samples/s" else 1
+        digits = 0 if unit in ("samples/s", "MB") else 1
         cells = "".join(f"{_fmt(values.get(fw, nan), digits):>9}" for fw in FRAMEWORKS)
         mine = values.get("pymodel", nan)
         ratios = "".join(
             f"{_ratio(mine, values.get(fw, nan)) if higher else _ratio(values.get(fw, nan), mine):>{w}}"
             for fw, w in (("numpy", 8), ("torch", 9), ("tf", 7)))
-        print(f"{task:<28}{t:>4}{unit:>10} | {cells} | {ratios} | {note}")
+        print(f"{task:<30}{t:>4}{unit:>10} | {cells} | {ratios} | {note}")
     print(f"MLP epochs of {samples} samples ({min(samples, 2048)} for NumPy); "
           "all subprocesses run with OMP_WAIT_POLICY=passive")
     print("vs X = how many times faster pymodel is than X (speed ratio; for ms, X's time / "
