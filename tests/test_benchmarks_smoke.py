@@ -6,7 +6,7 @@ import sys
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 
-def test_quick_benchmark_prints_mlp_xor_and_gemm_rows_for_pymodel_and_numpy():
+def test_quick_benchmark_prints_mlp_xor_latency_memory_and_gemm_rows():
     res = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "run.py"), "--quick",
                           "--threads", "1"], capture_output=True, text=True, timeout=300, cwd=ROOT)
     assert res.returncode == 0, res.stderr
@@ -22,4 +22,11 @@ def test_quick_benchmark_prints_mlp_xor_and_gemm_rows_for_pymodel_and_numpy():
         cells = line.split("|")[1].split()
         assert cells[0] != "-" and cells[1] != "-"  # pymodel and numpy were measured
         assert cells[2] == "-" and cells[3] == "-"  # peers are left out of --quick
+    latency = [line for line in lines if line.startswith("predict ")]
+    assert [line.split("  ")[0] for line in latency] == [
+        "predict seed net 1 sample", "predict MLP 1 sample", "predict MLP batch 256"]
+    for line in latency:
+        assert float(line.split("|")[1].split()[0].replace(",", "")) > 0  # pymodel measured
+    memory = next(line for line in lines if line.startswith("fit 8 MB mmap"))
+    assert "PASS" in memory and "np.load into memory instead" in memory
     assert "note: torch skipped" in res.stdout and "note: tf-keras skipped" in res.stdout
