@@ -8,7 +8,6 @@ the edge (the CLI prints one per line).
 """
 from __future__ import annotations
 
-import difflib
 import functools
 import json
 import pathlib
@@ -17,6 +16,8 @@ from typing import Any, Iterable, Iterator, NamedTuple
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError, best_match
+
+from pymodel import validation
 
 __all__ = ["FORMAT", "Issue", "SpecError", "load_schema", "parse", "load", "validate", "pointer", "is_custom_name"]
 
@@ -192,12 +193,8 @@ def _pattern_message(inst: Any, pattern: str) -> str:
 
 
 def _did_you_mean(word: str, choices: Iterable[str]) -> str:
-    choices = [c for c in choices if isinstance(c, str)]
-    lowered: dict[str, str] = {}
-    for c in choices:
-        lowered.setdefault(c.lower(), c)
-    match = difflib.get_close_matches(word.lower(), list(lowered), n=1, cutoff=0.7)
-    return f"; did you mean {lowered[match[0]]!r}?" if match else ""
+    match = validation.closest(word, choices, cutoff=0.7)
+    return f"; did you mean {match!r}?" if match else ""
 
 
 def _type_name(x: Any) -> str:

@@ -23,14 +23,39 @@ from pymodel.errors import ResourceLimitError
 
 def did_you_mean(word, choices: Iterable[str]) -> str:
     """`` Did you mean 'x'?`` for the closest of ``choices`` (case-insensitive), else ``""``."""
+    match = closest(word, choices)
+    return f" Did you mean '{match}'?" if match else ""
+
+
+def closest(word, choices: Iterable[str], cutoff: float = 0.6) -> str | None:
+    """The choice ``word`` most likely misspells (case-insensitive), or None if none is close.
+
+    difflib finds the candidates; among them the fewest edits wins (difflib's
+    shared-block ranking would take 'adma' for 'Adamax' rather than 'Adam'),
+    difflib's order breaking ties.
+    """
     if not isinstance(word, str):
-        return ""
+        return None
     lowered: dict[str, str] = {}
     for choice in choices:
         if isinstance(choice, str):
             lowered.setdefault(choice.lower(), choice)
-    match = difflib.get_close_matches(word.lower(), list(lowered), n=1, cutoff=0.6)
-    return f" Did you mean '{lowered[match[0]]}'?" if match else ""
+    word = word.lower()
+    close = difflib.get_close_matches(word, list(lowered), n=5, cutoff=cutoff)
+    return lowered[min(close, key=lambda choice: _edits(word, choice))] if close else None
+
+
+def _edits(a: str, b: str) -> int:
+    """Insertions, deletions, substitutions and swaps of neighbours turning ``a`` into ``b``."""
+    prev2, prev = None, list(range(len(b) + 1))
+    for i in range(1, len(a) + 1):
+        row = [i] + [0] * len(b)
+        for j in range(1, len(b) + 1):
+            row[j] = min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + (a[i - 1] != b[j - 1]))
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                row[j] = min(row[j], prev2[j - 2] + 1)
+        prev2, prev = prev, row
+    return prev[-1]
 
 
 # ---------------------------------------------------------------- arrays

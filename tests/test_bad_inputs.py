@@ -119,6 +119,8 @@ BAD = {
                                        ["`x`", "range of float32", "given as float64"]),
     "unknown optimizer": (lambda: model(compiled=False).compile("adamm", "mse"), ValueError,
                           ["Unknown optimizer: 'adamm'", "Did you mean 'Adam'?"]),
+    "misspelt optimizer": (lambda: model(compiled=False).compile("adma", "mse"), ValueError,
+                           ["Unknown optimizer: 'adma'", "Did you mean 'Adam'?"]),
     "unknown loss": (lambda: model(loss="mean_squared_eror").fit(X, Y, verbose=0), ValueError,
                      ["Unknown loss function", "Did you mean 'mean_squared_error'?"]),
     "unknown metric": (lambda: model(metrics=["accuracyy"]).fit(X, Y, verbose=0), ValueError,

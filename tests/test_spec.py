@@ -138,3 +138,12 @@ def test_any_single_wrong_value_gives_issues_with_pointers_never_a_crash(spec_pa
         except SpecError as e:
             assert e.errors and all(i.pointer == "" or i.pointer.startswith("/") for i in e.errors)
             assert all(i.message and "\n" not in i.message for i in e.errors)
+
+
+def test_a_swapped_pair_of_letters_suggests_the_name_one_edit_away():
+    bad = {"format": "pymodel.spec/1",
+           "model": {"layers": [{"type": "Dense", "units": 1, "input_dim": 2}]},
+           "compile": {"loss": "mse", "optimizer": "adma"}}
+    with pytest.raises(SpecError) as info:
+        spec.validate(bad)
+    assert "did you mean 'adam'?" in info.value.errors[0].message
