@@ -73,6 +73,12 @@ int pm_gemm_get_variant(void)
  * cost milliseconds; products this big amortise such a stall. */
 #define PM_GEMM_PAR_MIN (128.0 * 128.0 * 128.0)
 
+/* The rows path (pm_gemm_rows) threads products from this many
+ * multiply-adds, in ranges of columns that are multiples of this (a
+ * multiple of every rows kernel's widest block). */
+#define PM_GEMM_ROWS_PAR_MIN (1024.0 * 1024.0 * 2.0)
+#define PM_GEMM_ROWS_SPLIT 128
+
 static int pm_gemm_is_small(int64_t m, int64_t n, int64_t k)
 {
     return m <= PM_GEMM_SMALL && n <= PM_GEMM_SMALL && k <= PM_GEMM_SMALL &&

@@ -355,3 +355,59 @@ def test_c_gemm_honours_leading_dimensions_larger_than_the_rows(dtype, n, varian
         assert status == lib.PM_OK
         assert_close(c_full[:, :n].copy(), np.ascontiguousarray(a), np.ascontiguousarray(b), ta, tb)
         assert np.all(c_full[:, n:] == -7.0)
+
+
+# ------------------------------------------------------ few rows: B streamed
+
+# Rows 1..9 (the rows path takes m <= 8; 9 is the blocked driver), columns
+# across every rows kernel's lane and block widths (4, 8, 16 lanes; blocks
+# of 1, 2, 4, 8 vectors; the 128-column thread split), sums short and long.
+ROWS_N = [1, 3, 4, 5, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65, 127, 128, 129, 200, 257]
+ROWS_K = [1, 2, 17, 300]
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_few_row_products_match_numpy_for_every_width(variant):
+    gemm.set_variant(variant)
+    rng = np.random.default_rng(11)
+    for m in range(1, 10):
+        for n in ROWS_N:
+            for k in ROWS_K:
+                for ta, tb in TRANS:
+                    dtype = DTYPES[(m + n + k) % 2]
+                    a, b = operands(rng, m, n, k, ta, tb, dtype)
+                    c = np.full((m, n), np.nan, dtype=dtype)
+                    gemm.gemm(a, b, trans_a=ta, trans_b=tb, c=c)
+                    assert_close(c, a, b, ta, tb)
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_few_row_products_scale_by_alpha_and_beta(variant, dtype):
+    gemm.set_variant(variant)
+    rng = np.random.default_rng(12)
+    for m, n, k in [(1, 512, 784), (3, 10, 256), (8, 129, 40), (5, 33, 7)]:
+        for ta in (False, True):
+            a, b = operands(rng, m, n, k, ta, False, dtype)
+            c0 = rng.uniform(-1, 1, (m, n)).astype(dtype)
+            c = c0.copy()
+            gemm.gemm(a, b, trans_a=ta, alpha=-1.5, beta=0.5, c=c)
+            assert_close(c, a, b, ta, False, -1.5, 0.5, c0)
+
+
+def test_few_row_products_are_bitwise_identical_for_one_and_two_threads():
+    rng = np.random.default_rng(13)
+    # Above the rows path's threading threshold, columns not a multiple of
+    # the split, and one with fewer columns than a split range.
+    sizes = [(8, 700, 400), (5, 1000, 450), (1, 2100, 1000), (2, 100, 12000)]
+    for variant in VARIANTS:
+        gemm.set_variant(variant)
+        for dtype in DTYPES:
+            for m, n, k in sizes:
+                for ta in (False, True):
+                    a, b = operands(rng, m, n, k, ta, False, dtype)
+                    gemm.set_num_threads(1)
+                    one = gemm.gemm(a, b, trans_a=ta)
+                    gemm.set_num_threads(2)
+                    two = gemm.gemm(a, b, trans_a=ta)
+                    assert one.tobytes() == two.tobytes()
