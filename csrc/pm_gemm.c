@@ -98,6 +98,13 @@ static int64_t pm_gemm_block(int64_t total, int64_t max, int64_t unit)
     return (size + unit - 1) / unit * unit;
 }
 
+/* True when byte ranges [lo1, hi1) and [lo2, hi2) share a byte. */
+static int pm_gemm_meet(uintptr_t lo1, uintptr_t hi1, uintptr_t lo2,
+                        uintptr_t hi2)
+{
+    return lo1 < hi2 && lo2 < hi1;
+}
+
 static void *pm_gemm_align(void *p)
 {
     const uintptr_t mask = PM_GEMM_ALIGN - 1;

@@ -411,3 +411,40 @@ def test_few_row_products_are_bitwise_identical_for_one_and_two_threads():
                     gemm.set_num_threads(2)
                     two = gemm.gemm(a, b, trans_a=ta)
                     assert one.tobytes() == two.tobytes()
+
+
+def test_c_gemm_disjoint_refuses_only_operands_whose_spans_meet():
+    buf = ffi.new("float[]", 64)
+    work = ffi.new("char[]", 1 << 16)
+
+    def call(a_off, b_off, c_off, w=work, nw=1 << 16):
+        return lib.pm_gemm_disjoint_f32(0, 0, 2, 2, 2, 1.0, buf + a_off, 2, buf + b_off, 2, 0.0,
+                                        buf + c_off, 2, w, nw)
+
+    assert call(0, 4, 8) == lib.PM_OK  # adjacent spans
+    assert call(0, 4, 3) == lib.PM_EINVAL  # c's first element is a's last
+    assert call(0, 4, 7) == lib.PM_EINVAL  # c's last element is b's first
+    assert call(0, 0, 8) == lib.PM_OK  # a and b may share memory
+    assert call(0, 4, 8, ffi.cast("char *", buf + 10), 8) == lib.PM_EINVAL  # work meets c
+    assert call(0, 4, 8, ffi.cast("char *", buf + 12), 8) == lib.PM_OK
+
+
+def test_python_threads_without_a_workspace_each_get_their_own():
+    import threading
+
+    rng = np.random.default_rng(14)
+    pairs = [operands(rng, m, n, k, False, False, np.float32) for m, n, k in [(40, 300, 200), (70, 33, 900)] * 3]
+    expected = [gemm.gemm(a, b) for a, b in pairs]
+    results = [None] * len(pairs)
+
+    def run(i):
+        for _ in range(20):
+            results[i] = gemm.gemm(*pairs[i])
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(pairs))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for got, want in zip(results, expected):
+        assert got.tobytes() == want.tobytes()
