@@ -160,19 +160,24 @@ def test_results_are_bitwise_identical_for_one_and_two_threads():
     # Just above the threading threshold (128^3 multiply-adds): multi-block
     # A; one block with many B panels (each thread packs and uses its own);
     # one block with few panels (packing shared by the threads).
-    # A thin product: narrow B panels read in place.
-    sizes = [(160, 200, 80), (24, 700, 130), (150, 40, 400), (1000, 10, 300)]
+    # A thin product: narrow B panels read in place. Few rows over several
+    # KC blocks with a partial A panel (each thread runs its panels through
+    # every block); B read in place over two KC blocks (no packing, so the
+    # blocks' barrier is all that orders them).
+    sizes = [(160, 200, 80), (24, 700, 130), (150, 40, 400), (1000, 10, 300), (30, 700, 1100),
+             (250, 256, 600)]
     for variant in VARIANTS:
         gemm.set_variant(variant)
         for dtype in DTYPES:
             for i, (m, n, k) in enumerate(sizes):
-                ta, tb = TRANS[(i + len(variant)) % 4]
-                a, b = operands(rng, m, n, k, ta, tb, dtype)
-                gemm.set_num_threads(1)
-                one = gemm.gemm(a, b, trans_a=ta, trans_b=tb)
-                gemm.set_num_threads(2)
-                two = gemm.gemm(a, b, trans_a=ta, trans_b=tb)
-                assert one.tobytes() == two.tobytes()
+                for ta, tb in [TRANS[(i + len(variant)) % 4]] if i < 4 else TRANS:
+                    a, b = operands(rng, m, n, k, ta, tb, dtype)
+                    gemm.set_num_threads(1)
+                    one = gemm.gemm(a, b, trans_a=ta, trans_b=tb)
+                    gemm.set_num_threads(2)
+                    two = gemm.gemm(a, b, trans_a=ta, trans_b=tb)
+                    assert one.tobytes() == two.tobytes()
+                    assert_close(two, a, b, ta, tb)
 
 
 def test_a_forked_child_still_multiplies_after_the_parent_used_threads():
