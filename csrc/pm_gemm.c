@@ -73,12 +73,12 @@ int pm_gemm_get_variant(void)
  * cost milliseconds; products this big amortise such a stall. */
 #define PM_GEMM_PAR_MIN (128.0 * 128.0 * 128.0)
 
-/* The rows path (pm_gemm_rows) threads products from this many
+/* The rows path (pm_gemm_rows) threads products from PM_GEMM_PAR_MIN
  * multiply-adds, in ranges of columns that are multiples of this (a
- * multiple of every rows kernel's widest block). It streams B from cache
- * or memory, so two threads (two L2 caches) pay off early (measured: a
- * 1 x 512 x 256 product 1.3x faster, 1 x 784 x 512 1.8x). */
-#define PM_GEMM_ROWS_PAR_MIN (1024.0 * 128.0)
+ * multiple of every rows kernel's widest block). On an idle machine two
+ * threads (two L2 caches streaming B) pay off from about 1 x 512 x 256
+ * (1.3x faster; 1 x 784 x 512 1.8x), but with the cores shared the wakeup
+ * alone cost more than the product (1 x 512 x 256 measured 7x slower). */
 #define PM_GEMM_ROWS_SPLIT 128
 
 static int pm_gemm_is_small(int64_t m, int64_t n, int64_t k)
