@@ -453,3 +453,14 @@ def test_python_threads_without_a_workspace_each_get_their_own():
         t.join()
     for got, want in zip(results, expected):
         assert got.tobytes() == want.tobytes()
+
+
+def test_a_reused_workspace_is_checked_again_on_every_call():
+    a = np.ones((64, 64), np.float32)
+    work = gemm.workspace(64, 64, 64, np.float32)
+    np.testing.assert_array_equal(gemm.gemm(a, a, work=work), np.full((64, 64), 64.0, np.float32))
+    work.flags.writeable = False
+    with pytest.raises(ValueError, match="writable"):
+        gemm.gemm(a, a, work=work)
+    with pytest.raises(ValueError, match="too small"):
+        gemm.gemm(a, a, work=gemm.workspace(64, 64, 64, np.float32)[:8])

@@ -40,9 +40,11 @@ _ENOMEM = lib.PM_ENOMEM
 _EINVAL = lib.PM_EINVAL
 _ND = np.ndarray
 _U8 = np.dtype(np.uint8)
-#: Per Python thread: (buffer, pointer, bytes) of the workspace gemm reuses when given none.
+#: Per Python thread: (buffer, pointer, bytes) of the workspace gemm reuses when given none,
+#: and (array, pointer) of the last workspace a caller passed.
 _local = threading.local()
 _NO_WORK = (None, ffi.NULL, 0)
+_NO_USER_WORK = (None, ffi.NULL)
 _VARIANT_NAMES = {v: k for k, v in VARIANTS.items()}
 
 
@@ -101,9 +103,15 @@ def gemm(a: np.ndarray, b: np.ndarray, *, trans_a: bool = False, trans_b: bool =
         # not share one); grown below when a product needs more.
         _buf, pw, nw = getattr(_local, "work", _NO_WORK)
     else:
+        # The caller's workspace, meant to be reused: its pointer is kept
+        # with a reference to it (which also stops an in-place resize).
         if not (type(work) is _ND and work.dtype is _U8 and _writable_c_contiguous(work)):
             _require_work(work, 0)
-        pw, nw = ffi.from_buffer(work), work.nbytes  # writable: checked above
+        last, pw = getattr(_local, "user_work", _NO_USER_WORK)
+        if work is not last:
+            pw = ffi.from_buffer(work)  # writable: checked above
+            _local.user_work = (work, pw)
+        nw = work.nbytes
     args = (1 if trans_a else 0, 1 if trans_b else 0, m, n, k, alpha, ffi.from_buffer(ctype, a), ca or 1,
             ffi.from_buffer(ctype, b), cb or 1, beta, ffi.from_buffer(ctype, c), n or 1)
     status = fn(*args, pw, nw)
