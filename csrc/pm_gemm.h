@@ -25,7 +25,8 @@
  * that touches only those cols columns of B and C (masked loads and
  * stores), so narrow panels of B are read in place and C written directly;
  * ukr_narrow, for products with few columns (see pm_gemm_narrow);
- * ukr_rows, for products with few rows (see pm_gemm_rows); and pack_bt,
+ * ukr_rows and ukr_rows_t, for products with few rows, B as stored or
+ * transposed (see pm_gemm_rows); and pack_bt,
  * a SIMD packer for a full NR-wide panel of a transposed B
  * (bp[p*NR + j] = b[j*ldb + p]). NULL: the full kernel / the half kernel /
  * the blocked driver / the portable packer is used. Blocking: mc is a multiple of mr,
@@ -56,6 +57,7 @@
         PM_CAT(pm_gemm_ukr_mask, SUF) *ukr_mask;                              \
         PM_CAT(pm_gemm_ukr_narrow, SUF) *ukr_narrow;                          \
         PM_CAT(pm_gemm_ukr_rows, SUF) *ukr_rows;                              \
+        PM_CAT(pm_gemm_ukr_rows, SUF) *ukr_rows_t;                            \
         PM_CAT(pm_gemm_pack_bt, SUF) *pack_bt;                                \
     } PM_CAT(pm_gemm_arch, SUF);
 
@@ -83,9 +85,9 @@ PM_GEMM_DECLARE_ARCH(double, f64)
  * to be threaded use the narrow kernel when the variant has one: vectors
  * along the rows of C, so every lane works for n = 10. */
 #define PM_GEMM_NARROW_MAX 12
-/* Products op(A) B (B not transposed) with at most this many rows stream
- * the rows of B straight from the caller's memory into vector FMAs (see
- * pm_gemm_rows): packing B would copy all of it for a few rows of C. */
+/* Products with at most this many rows stream B straight from the
+ * caller's memory into vector FMAs (see pm_gemm_rows): packing B would
+ * copy all of it for a few rows of C. */
 #define PM_GEMM_ROWS_MAX 8
 /* Alignment of the packed buffers inside the caller's workspace. */
 #define PM_GEMM_ALIGN 64

@@ -46,6 +46,22 @@ static void pm_gemm_avx2_f32_pack_bt(const float *b, int64_t ldb, int64_t kc,
             bp[p * NR + j] = b[j * ldb + p];
 }
 
+/* The sum of a vector's lanes, halves first. */
+__attribute__((target("avx2")))
+static inline float pm_gemm_avx2_hsum_ps(__m256 v)
+{
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    return _mm_cvtss_f32(_mm_add_ss(s, _mm_movehdup_ps(s)));
+}
+
+__attribute__((target("avx2")))
+static inline double pm_gemm_avx2_hsum_pd(__m256d v)
+{
+    __m128d s = _mm_add_pd(_mm256_castpd256_pd128(v), _mm256_extractf128_pd(v, 1));
+    return _mm_cvtsd_f64(_mm_add_sd(s, _mm_unpackhi_pd(s, s)));
+}
+
 #define T float
 #define SUF f32
 #define PM_SIMD_NAME pm_gemm_avx2_f32
@@ -65,6 +81,7 @@ static void pm_gemm_avx2_f32_pack_bt(const float *b, int64_t ldb, int64_t kc,
 #define VBCAST(p) _mm256_broadcast_ss(p)
 #define VFMA(a, b, c) _mm256_fmadd_ps(a, b, c)
 #define VMUL(a, b) _mm256_mul_ps(a, b)
+#define VHSUM(v) pm_gemm_avx2_hsum_ps(v)
 #define VMASK_T __m256i
 #define VMASK(n)                                                              \
     _mm256_cmpgt_epi32(_mm256_set1_epi32(n),                                  \
@@ -94,6 +111,7 @@ static void pm_gemm_avx2_f32_pack_bt(const float *b, int64_t ldb, int64_t kc,
 #define VBCAST(p) _mm256_broadcast_sd(p)
 #define VFMA(a, b, c) _mm256_fmadd_pd(a, b, c)
 #define VMUL(a, b) _mm256_mul_pd(a, b)
+#define VHSUM(v) pm_gemm_avx2_hsum_pd(v)
 #define VMASK_T __m256i
 #define VMASK(n)                                                              \
     _mm256_cmpgt_epi64(_mm256_set1_epi64x(n), _mm256_setr_epi64x(0, 1, 2, 3))

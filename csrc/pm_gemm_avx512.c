@@ -109,6 +109,7 @@ static void pm_gemm_avx512_f64_pack_bt(const double *b, int64_t ldb,
 #define VBCAST(p) _mm512_set1_ps(*(p))
 #define VFMA(a, b, c) _mm512_fmadd_ps(a, b, c)
 #define VMUL(a, b) _mm512_mul_ps(a, b)
+#define VHSUM(v) _mm512_reduce_add_ps(v)
 #define VMASK_T __mmask16
 #define VMASK(n) ((__mmask16)((1u << (n)) - 1))
 #define VMLOAD(m, p) _mm512_maskz_loadu_ps(m, p)
@@ -136,6 +137,7 @@ static void pm_gemm_avx512_f64_pack_bt(const double *b, int64_t ldb,
 #define VBCAST(p) _mm512_set1_pd(*(p))
 #define VFMA(a, b, c) _mm512_fmadd_pd(a, b, c)
 #define VMUL(a, b) _mm512_mul_pd(a, b)
+#define VHSUM(v) _mm512_reduce_add_pd(v)
 #define VMASK_T __mmask8
 #define VMASK(n) ((__mmask8)((1u << (n)) - 1))
 #define VMLOAD(m, p) _mm512_maskz_loadu_pd(m, p)

@@ -366,7 +366,9 @@ def test_c_gemm_honours_leading_dimensions_larger_than_the_rows(dtype, n, varian
 
 # Rows 1..9 (the rows path takes m <= 8; 9 is the blocked driver), columns
 # across every rows kernel's lane and block widths (4, 8, 16 lanes; blocks
-# of 1, 2, 4, 8 vectors; the 128-column thread split), sums short and long.
+# of 1, 2, 4, 8 vectors; the 128-column thread split), sums short and long
+# (with B transposed: dot products of 1, 2 and 18 full vectors plus a
+# masked rest).
 ROWS_N = [1, 3, 4, 5, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65, 127, 128, 129, 200, 257]
 ROWS_K = [1, 2, 17, 300]
 
@@ -392,12 +394,12 @@ def test_few_row_products_scale_by_alpha_and_beta(variant, dtype):
     gemm.set_variant(variant)
     rng = np.random.default_rng(12)
     for m, n, k in [(1, 512, 784), (3, 10, 256), (8, 129, 40), (5, 33, 7)]:
-        for ta in (False, True):
-            a, b = operands(rng, m, n, k, ta, False, dtype)
+        for ta, tb in TRANS:
+            a, b = operands(rng, m, n, k, ta, tb, dtype)
             c0 = rng.uniform(-1, 1, (m, n)).astype(dtype)
             c = c0.copy()
-            gemm.gemm(a, b, trans_a=ta, alpha=-1.5, beta=0.5, c=c)
-            assert_close(c, a, b, ta, False, -1.5, 0.5, c0)
+            gemm.gemm(a, b, trans_a=ta, trans_b=tb, alpha=-1.5, beta=0.5, c=c)
+            assert_close(c, a, b, ta, tb, -1.5, 0.5, c0)
 
 
 def test_few_row_products_are_bitwise_identical_for_one_and_two_threads():
@@ -409,12 +411,12 @@ def test_few_row_products_are_bitwise_identical_for_one_and_two_threads():
         gemm.set_variant(variant)
         for dtype in DTYPES:
             for m, n, k in sizes:
-                for ta in (False, True):
-                    a, b = operands(rng, m, n, k, ta, False, dtype)
+                for ta, tb in TRANS:
+                    a, b = operands(rng, m, n, k, ta, tb, dtype)
                     gemm.set_num_threads(1)
-                    one = gemm.gemm(a, b, trans_a=ta)
+                    one = gemm.gemm(a, b, trans_a=ta, trans_b=tb)
                     gemm.set_num_threads(2)
-                    two = gemm.gemm(a, b, trans_a=ta)
+                    two = gemm.gemm(a, b, trans_a=ta, trans_b=tb)
                     assert one.tobytes() == two.tobytes()
 
 
