@@ -1,13 +1,16 @@
 """GEMM speed: pymodel's pm_gemm against numpy.matmul, float32, 1 and 2 threads.
 
-Prints one table: square products n = 64 ... 2048 and the GEMMs of an MLP
-784-512-256-10 (forward x @ W, backward dX = dY @ W.T and dW = X.T @ dY) for
-batches 32, 128 and 256, as GFLOP/s (median of several timed repetitions,
+Prints one table: square products n = 64 ... 2048, one-sample inference
+through an MLP 784-512-256-10 (x @ W with one row) and that MLP's GEMMs
+(forward x @ W, backward dX = dY @ W.T and dW = X.T @ dY) for batches 32, 128
+and 256, as GFLOP/s (median of several timed repetitions,
 after a warm-up) and the pymodel / numpy ratio. Then the float32 FMA peak of
 one core (clock x SIMD lanes x FMA pipes x 2) and the % of it reached at
 n = 1024.
 
-Each (library, thread count) runs in its own subprocess, with
+Each (library, thread count) runs in its own subprocess, the libraries taking
+turns over --rounds rounds (a change of load hits both; the table shows the
+median over rounds), with
 OPENBLAS_NUM_THREADS / OMP_NUM_THREADS / PYMODEL_NUM_THREADS set there: that
 sets numpy's thread count without threadpoolctl and keeps one library's idle
 (spinning) thread pool from slowing the other's timings.
@@ -15,6 +18,7 @@ sets numpy's thread count without threadpoolctl and keeps one library's idle
     python benchmarks/bench_gemm.py            # full table (about a minute)
     python benchmarks/bench_gemm.py --quick    # a few small shapes (CI)
     python benchmarks/bench_gemm.py --cpu-time # 1-thread columns by CPU time
+    python benchmarks/bench_gemm.py --only '^b1 |->10'   # rows matching a regex
 
 On a shared machine numbers move with the load: run it twice and compare.
 """
@@ -25,7 +29,9 @@ import json
 import os
 import pathlib
 import platform
+import re
 import shlex
+import statistics
 import subprocess
 import sys
 import sysconfig
@@ -42,6 +48,8 @@ BATCHES = [32, 128, 256]
 def shapes(quick: bool) -> list:
     """(label, m, n, k, trans_a, trans_b) for every product in the table."""
     rows = [(f"square {s}", s, s, s, False, False) for s in (SQUARE[:3] if quick else SQUARE)]
+    rows += [(f"b1 {fan_in}->{fan_out} x@W", 1, fan_out, fan_in, False, False)
+             for fan_in, fan_out in zip(MLP, MLP[1:])]
     for batch in BATCHES[:1] if quick else BATCHES:
         for fan_in, fan_out in zip(MLP, MLP[1:]):
             rows += [
@@ -172,6 +180,10 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="few small shapes, 3 repetitions (CI)")
     ap.add_argument("--reps", type=int, default=None, help="timed repetitions per shape (median)")
     ap.add_argument("--threads", default="1,2", help="comma-separated thread counts (default 1,2)")
+    ap.add_argument("--rounds", type=int, default=None,
+                    help="rounds of subprocesses, pymodel and numpy alternately, median over rounds "
+                         "(default 2, --quick 1)")
+    ap.add_argument("--only", default=None, help="only the rows whose label matches this regex")
     ap.add_argument("--cpu-time", action="store_true",
                     help="time 1-thread runs by thread CPU time (steadier on a busy machine)")
     ap.add_argument("--worker", choices=["numpy", "pymodel"], help=argparse.SUPPRESS)
@@ -180,6 +192,7 @@ def main() -> None:
     args = ap.parse_args()
     reps = args.reps or (3 if args.quick else 7)
     round_seconds = args.round_seconds or (0.003 if args.quick else 0.02)
+    rounds = max(args.rounds or (1 if args.quick else 2), 1)
 
     if args.worker:
         clock = time.thread_time if args.cpu_time else time.perf_counter
@@ -189,19 +202,21 @@ def main() -> None:
     sys.path.insert(0, str(ROOT))
     from pymodel._native import gemm as pm
 
-    rows = shapes(args.quick)
+    rows = [r for r in shapes(args.quick) if args.only is None or re.search(args.only, r[0])]
     threads = [int(t) for t in args.threads.split(",")]
     for var in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
         if var in os.environ:
             print(f"note: {var}={os.environ[var]} is set and may slow numpy; unset it for a fair run")
     print(f"pymodel GEMM variant {pm.get_variant()}, float32, {os.cpu_count()} CPUs, "
-          f"load average {os.getloadavg()[0]:.2f}, median of {reps} repetitions, "
+          f"load average {os.getloadavg()[0]:.2f}, median of {reps} repetitions x {rounds} rounds, "
           + ("1-thread runs by thread CPU time, others wall clock" if args.cpu_time
              else "wall clock (other load slows both libraries)"))
-    results = {}
-    for t in threads:
-        for lib in ("pymodel", "numpy"):
-            results[lib, t] = measure(lib, t, rows, reps, args.cpu_time, round_seconds)
+    runs = {}
+    for _ in range(rounds):
+        for t in threads:
+            for lib in ("pymodel", "numpy"):
+                runs.setdefault((lib, t), []).append(measure(lib, t, rows, reps, args.cpu_time, round_seconds))
+    results = {key: [statistics.median(times) for times in zip(*per_round)] for key, per_round in runs.items()}
 
     head = f"{'product':<26}{'m x k @ k x n':>20}"
     for t in threads:

@@ -73,6 +73,14 @@ int pm_gemm_get_variant(void)
  * cost milliseconds; products this big amortise such a stall. */
 #define PM_GEMM_PAR_MIN (128.0 * 128.0 * 128.0)
 
+/* The rows path (pm_gemm_rows) threads products from PM_GEMM_PAR_MIN
+ * multiply-adds, in ranges of columns that are multiples of this (a
+ * multiple of every rows kernel's widest block). On an idle machine two
+ * threads (two L2 caches streaming B) pay off from about 1 x 512 x 256
+ * (1.3x faster; 1 x 784 x 512 1.8x), but with the cores shared the wakeup
+ * alone cost more than the product (1 x 512 x 256 measured 7x slower). */
+#define PM_GEMM_ROWS_SPLIT 128
+
 static int pm_gemm_is_small(int64_t m, int64_t n, int64_t k)
 {
     return m <= PM_GEMM_SMALL && n <= PM_GEMM_SMALL && k <= PM_GEMM_SMALL &&
@@ -88,6 +96,13 @@ static int64_t pm_gemm_block(int64_t total, int64_t max, int64_t unit)
     const int64_t parts = (total + max - 1) / max;
     const int64_t size = (total + parts - 1) / parts;
     return (size + unit - 1) / unit * unit;
+}
+
+/* True when byte ranges [lo1, hi1) and [lo2, hi2) share a byte. */
+static int pm_gemm_meet(uintptr_t lo1, uintptr_t hi1, uintptr_t lo2,
+                        uintptr_t hi2)
+{
+    return lo1 < hi2 && lo2 < hi1;
 }
 
 static void *pm_gemm_align(void *p)

@@ -24,8 +24,10 @@
  * wide); ukr_mask, the contract for MR x cols tiles, 1 <= cols <= NR/2,
  * that touches only those cols columns of B and C (masked loads and
  * stores), so narrow panels of B are read in place and C written directly;
- * ukr_narrow, for products with few columns (see pm_gemm_narrow); and
- * pack_bt, a SIMD packer for a full NR-wide panel of a transposed B
+ * ukr_narrow, for products with few columns (see pm_gemm_narrow);
+ * ukr_rows and ukr_rows_t, for products with few rows, B as stored or
+ * transposed (see pm_gemm_rows); and pack_bt,
+ * a SIMD packer for a full NR-wide panel of a transposed B
  * (bp[p*NR + j] = b[j*ldb + p]). NULL: the full kernel / the half kernel /
  * the blocked driver / the portable packer is used. Blocking: mc is a multiple of mr,
  * nc a multiple of nr; mr, nr, kc and nc are within the PM_GEMM_*_MAX limits
@@ -42,6 +44,10 @@
     typedef void PM_CAT(pm_gemm_ukr_narrow, SUF)(                             \
         int64_t k, const T *a, int64_t lda, int rows, const T *b,             \
         int64_t ldb, T *c, int64_t ldc, T alpha, T beta, int cols);           \
+    typedef void PM_CAT(pm_gemm_ukr_rows, SUF)(                               \
+        int64_t k, const T *a, int64_t rsa, int64_t csa, int rows,            \
+        const T *b, int64_t ldb, T *c, int64_t ldc, T alpha, T beta,          \
+        int64_t n);                                                           \
     typedef void PM_CAT(pm_gemm_pack_bt, SUF)(const T *b, int64_t ldb,        \
                                               int64_t kc, T *bp);             \
     typedef struct PM_CAT(pm_gemm_arch, SUF) {                                \
@@ -50,6 +56,8 @@
         PM_CAT(pm_gemm_ukr, SUF) *ukr_half;                                   \
         PM_CAT(pm_gemm_ukr_mask, SUF) *ukr_mask;                              \
         PM_CAT(pm_gemm_ukr_narrow, SUF) *ukr_narrow;                          \
+        PM_CAT(pm_gemm_ukr_rows, SUF) *ukr_rows;                              \
+        PM_CAT(pm_gemm_ukr_rows, SUF) *ukr_rows_t;                            \
         PM_CAT(pm_gemm_pack_bt, SUF) *pack_bt;                                \
     } PM_CAT(pm_gemm_arch, SUF);
 
@@ -77,6 +85,10 @@ PM_GEMM_DECLARE_ARCH(double, f64)
  * to be threaded use the narrow kernel when the variant has one: vectors
  * along the rows of C, so every lane works for n = 10. */
 #define PM_GEMM_NARROW_MAX 12
+/* Products with at most this many rows stream B straight from the
+ * caller's memory into vector FMAs (see pm_gemm_rows): packing B would
+ * copy all of it for a few rows of C. */
+#define PM_GEMM_ROWS_MAX 8
 /* Alignment of the packed buffers inside the caller's workspace. */
 #define PM_GEMM_ALIGN 64
 

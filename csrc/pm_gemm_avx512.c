@@ -95,6 +95,7 @@ static void pm_gemm_avx512_f64_pack_bt(const double *b, int64_t ldb,
 #define PM_SIMD_NAME pm_gemm_avx512_f32
 #define PM_SIMD_PACK_BT pm_gemm_avx512_f32_pack_bt
 #define PM_SIMD_MR 8
+#define PM_SIMD_NREGS 32
 #define PM_SIMD_ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7)
 #define PM_SIMD_MC 192
 #define PM_SIMD_KC 512
@@ -108,6 +109,7 @@ static void pm_gemm_avx512_f64_pack_bt(const double *b, int64_t ldb,
 #define VBCAST(p) _mm512_set1_ps(*(p))
 #define VFMA(a, b, c) _mm512_fmadd_ps(a, b, c)
 #define VMUL(a, b) _mm512_mul_ps(a, b)
+#define VHSUM(v) _mm512_reduce_add_ps(v)
 #define VMASK_T __mmask16
 #define VMASK(n) ((__mmask16)((1u << (n)) - 1))
 #define VMLOAD(m, p) _mm512_maskz_loadu_ps(m, p)
@@ -121,6 +123,7 @@ static void pm_gemm_avx512_f64_pack_bt(const double *b, int64_t ldb,
 #define PM_SIMD_NAME pm_gemm_avx512_f64
 #define PM_SIMD_PACK_BT pm_gemm_avx512_f64_pack_bt
 #define PM_SIMD_MR 8
+#define PM_SIMD_NREGS 32
 #define PM_SIMD_ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7)
 #define PM_SIMD_MC 192
 #define PM_SIMD_KC 512
@@ -134,6 +137,7 @@ static void pm_gemm_avx512_f64_pack_bt(const double *b, int64_t ldb,
 #define VBCAST(p) _mm512_set1_pd(*(p))
 #define VFMA(a, b, c) _mm512_fmadd_pd(a, b, c)
 #define VMUL(a, b) _mm512_mul_pd(a, b)
+#define VHSUM(v) _mm512_reduce_add_pd(v)
 #define VMASK_T __mmask8
 #define VMASK(n) ((__mmask8)((1u << (n)) - 1))
 #define VMLOAD(m, p) _mm512_maskz_loadu_pd(m, p)
@@ -143,6 +147,6 @@ static void pm_gemm_avx512_f64_pack_bt(const double *b, int64_t ldb,
 #undef SUF
 
 #else /* no x86 target attributes: the variant is unavailable */
-const pm_gemm_arch_f32 pm_gemm_avx512_f32 = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
-const pm_gemm_arch_f64 pm_gemm_avx512_f64 = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+const pm_gemm_arch_f32 pm_gemm_avx512_f32 = {0};
+const pm_gemm_arch_f64 pm_gemm_avx512_f64 = {0};
 #endif

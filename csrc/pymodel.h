@@ -74,6 +74,17 @@ int pm_gemm_f64(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k,
                 const double *b, int64_t ldb,
                 double beta, double *c, int64_t ldc,
                 void *work, int64_t work_bytes);
+/* pm_gemm_*, and PM_EINVAL when C's span (first to last element) meets A's
+ * or B's, or the work bytes meet any of the three: the checks of the Python
+ * binding, done here because they cost less in C. */
+int pm_gemm_disjoint_f32(int trans_a, int trans_b, int64_t m, int64_t n,
+                         int64_t k, float alpha, const float *a, int64_t lda,
+                         const float *b, int64_t ldb, float beta, float *c,
+                         int64_t ldc, void *work, int64_t work_bytes);
+int pm_gemm_disjoint_f64(int trans_a, int trans_b, int64_t m, int64_t n,
+                         int64_t k, double alpha, const double *a, int64_t lda,
+                         const double *b, int64_t ldb, double beta, double *c,
+                         int64_t ldc, void *work, int64_t work_bytes);
 
 /* ----------------------------------------------------------- activations */
 enum {

@@ -160,19 +160,24 @@ def test_results_are_bitwise_identical_for_one_and_two_threads():
     # Just above the threading threshold (128^3 multiply-adds): multi-block
     # A; one block with many B panels (each thread packs and uses its own);
     # one block with few panels (packing shared by the threads).
-    # A thin product: narrow B panels read in place.
-    sizes = [(160, 200, 80), (24, 700, 130), (150, 40, 400), (1000, 10, 300)]
+    # A thin product: narrow B panels read in place. Few rows over several
+    # KC blocks with a partial A panel (each thread runs its panels through
+    # every block); B read in place over two KC blocks (no packing, so the
+    # blocks' barrier is all that orders them).
+    sizes = [(160, 200, 80), (24, 700, 130), (150, 40, 400), (1000, 10, 300), (30, 400, 1100),
+             (200, 128, 540)]
     for variant in VARIANTS:
         gemm.set_variant(variant)
         for dtype in DTYPES:
             for i, (m, n, k) in enumerate(sizes):
-                ta, tb = TRANS[(i + len(variant)) % 4]
-                a, b = operands(rng, m, n, k, ta, tb, dtype)
-                gemm.set_num_threads(1)
-                one = gemm.gemm(a, b, trans_a=ta, trans_b=tb)
-                gemm.set_num_threads(2)
-                two = gemm.gemm(a, b, trans_a=ta, trans_b=tb)
-                assert one.tobytes() == two.tobytes()
+                for ta, tb in [TRANS[(i + len(variant)) % 4]] if i < 4 else TRANS:
+                    a, b = operands(rng, m, n, k, ta, tb, dtype)
+                    gemm.set_num_threads(1)
+                    one = gemm.gemm(a, b, trans_a=ta, trans_b=tb)
+                    gemm.set_num_threads(2)
+                    two = gemm.gemm(a, b, trans_a=ta, trans_b=tb)
+                    assert one.tobytes() == two.tobytes()
+                    assert_close(two, a, b, ta, tb)
 
 
 def test_a_forked_child_still_multiplies_after_the_parent_used_threads():
@@ -355,3 +360,109 @@ def test_c_gemm_honours_leading_dimensions_larger_than_the_rows(dtype, n, varian
         assert status == lib.PM_OK
         assert_close(c_full[:, :n].copy(), np.ascontiguousarray(a), np.ascontiguousarray(b), ta, tb)
         assert np.all(c_full[:, n:] == -7.0)
+
+
+# ------------------------------------------------------ few rows: B streamed
+
+# Rows 1..9 (the rows path takes m <= 8; 9 is the blocked driver), columns
+# across every rows kernel's lane and block widths (4, 8, 16 lanes; blocks
+# of 1, 2, 4, 8 vectors; the 128-column thread split), sums short and long
+# (with B transposed: dot products of 1, 2 and 18 full vectors plus a
+# masked rest).
+ROWS_N = [1, 3, 4, 5, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65, 127, 128, 129, 200, 257]
+ROWS_K = [1, 2, 17, 300]
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_few_row_products_match_numpy_for_every_width(variant):
+    gemm.set_variant(variant)
+    rng = np.random.default_rng(11)
+    for m in range(1, 10):
+        for n in ROWS_N:
+            for k in ROWS_K:
+                for ta, tb in TRANS:
+                    dtype = DTYPES[(m + n + k) % 2]
+                    a, b = operands(rng, m, n, k, ta, tb, dtype)
+                    c = np.full((m, n), np.nan, dtype=dtype)
+                    gemm.gemm(a, b, trans_a=ta, trans_b=tb, c=c)
+                    assert_close(c, a, b, ta, tb)
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_few_row_products_scale_by_alpha_and_beta(variant, dtype):
+    gemm.set_variant(variant)
+    rng = np.random.default_rng(12)
+    for m, n, k in [(1, 512, 784), (3, 10, 256), (8, 129, 40), (5, 33, 7)]:
+        for ta, tb in TRANS:
+            a, b = operands(rng, m, n, k, ta, tb, dtype)
+            c0 = rng.uniform(-1, 1, (m, n)).astype(dtype)
+            c = c0.copy()
+            gemm.gemm(a, b, trans_a=ta, trans_b=tb, alpha=-1.5, beta=0.5, c=c)
+            assert_close(c, a, b, ta, tb, -1.5, 0.5, c0)
+
+
+def test_few_row_products_are_bitwise_identical_for_one_and_two_threads():
+    rng = np.random.default_rng(13)
+    # Above the rows path's threading threshold, columns not a multiple of
+    # the split, and one with fewer columns than a split range.
+    sizes = [(8, 700, 400), (5, 1000, 450), (1, 2100, 1000), (2, 100, 12000)]
+    for variant in VARIANTS:
+        gemm.set_variant(variant)
+        for dtype in DTYPES:
+            for m, n, k in sizes:
+                for ta, tb in TRANS:
+                    a, b = operands(rng, m, n, k, ta, tb, dtype)
+                    gemm.set_num_threads(1)
+                    one = gemm.gemm(a, b, trans_a=ta, trans_b=tb)
+                    gemm.set_num_threads(2)
+                    two = gemm.gemm(a, b, trans_a=ta, trans_b=tb)
+                    assert one.tobytes() == two.tobytes()
+
+
+def test_c_gemm_disjoint_refuses_only_operands_whose_spans_meet():
+    buf = ffi.new("float[]", 64)
+    work = ffi.new("char[]", 1 << 16)
+
+    def call(a_off, b_off, c_off, w=work, nw=1 << 16):
+        return lib.pm_gemm_disjoint_f32(0, 0, 2, 2, 2, 1.0, buf + a_off, 2, buf + b_off, 2, 0.0,
+                                        buf + c_off, 2, w, nw)
+
+    assert call(0, 4, 8) == lib.PM_OK  # adjacent spans
+    assert call(0, 4, 3) == lib.PM_EINVAL  # c's first element is a's last
+    assert call(0, 4, 7) == lib.PM_EINVAL  # c's last element is b's first
+    assert call(0, 0, 8) == lib.PM_OK  # a and b may share memory
+    assert call(0, 4, 8, ffi.cast("char *", buf + 10), 8) == lib.PM_EINVAL  # work meets c
+    assert call(0, 4, 8, ffi.cast("char *", buf + 12), 8) == lib.PM_OK
+
+
+def test_python_threads_without_a_workspace_each_get_their_own():
+    import threading
+
+    rng = np.random.default_rng(14)
+    pairs = [operands(rng, m, n, k, False, False, np.float32) for m, n, k in [(40, 300, 200), (70, 33, 900)] * 3]
+    expected = [gemm.gemm(a, b) for a, b in pairs]
+    results = [None] * len(pairs)
+
+    def run(i):
+        for _ in range(20):
+            results[i] = gemm.gemm(*pairs[i])
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(pairs))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for got, want in zip(results, expected):
+        assert got.tobytes() == want.tobytes()
+
+
+def test_a_reused_workspace_is_checked_again_on_every_call():
+    a = np.ones((64, 64), np.float32)
+    work = gemm.workspace(64, 64, 64, np.float32)
+    np.testing.assert_array_equal(gemm.gemm(a, a, work=work), np.full((64, 64), 64.0, np.float32))
+    work.flags.writeable = False
+    with pytest.raises(ValueError, match="writable"):
+        gemm.gemm(a, a, work=work)
+    with pytest.raises(ValueError, match="too small"):
+        gemm.gemm(a, a, work=gemm.workspace(64, 64, 64, np.float32)[:8])

@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 import operator
 import os
+import threading
 import warnings
 
 import numpy as np
@@ -23,9 +24,10 @@ from pymodel._native import (
 
 __all__ = ["gemm", "get_num_threads", "get_variant", "set_num_threads", "set_variant", "workspace", "workspace_bytes"]
 
-#: dtype -> (C function, cffi pointer type), looked up once per call.
-_GEMM = {np.dtype(np.float32): (lib.pm_gemm_f32, ffi.typeof("float *")),
-         np.dtype(np.float64): (lib.pm_gemm_f64, ffi.typeof("double *"))}
+#: dtype -> (C function, cffi pointer type), looked up once per call. The
+#: _disjoint entries also refuse overlapping operands (cheaper in C).
+_GEMM = {np.dtype(np.float32): (lib.pm_gemm_disjoint_f32, ffi.typeof("float *")),
+         np.dtype(np.float64): (lib.pm_gemm_disjoint_f64, ffi.typeof("double *"))}
 
 VARIANTS = {
     "auto": lib.PM_GEMM_AUTO,
@@ -34,7 +36,15 @@ VARIANTS = {
     "avx512": lib.PM_GEMM_AVX512,
 }
 _OK = lib.PM_OK
+_ENOMEM = lib.PM_ENOMEM
+_EINVAL = lib.PM_EINVAL
+_ND = np.ndarray
 _U8 = np.dtype(np.uint8)
+#: Per Python thread: (buffer, pointer, bytes) of the workspace gemm reuses when given none,
+#: and (array, pointer) of the last workspace a caller passed.
+_local = threading.local()
+_NO_WORK = (None, ffi.NULL, 0)
+_NO_USER_WORK = (None, ffi.NULL)
 _VARIANT_NAMES = {v: k for k, v in VARIANTS.items()}
 
 
@@ -63,63 +73,87 @@ def gemm(a: np.ndarray, b: np.ndarray, *, trans_a: bool = False, trans_b: bool =
 
     ``c`` (written in place when given) must not overlap ``a`` or ``b``; with
     beta == 0 its old contents are never read. ``work`` is a buffer from
-    :func:`workspace` (allocated per call when omitted).
+    :func:`workspace`; without it each Python thread reuses a private one.
     """
     # Small products cost about as much to check as to compute, so the common
-    # case (plain C-contiguous float arrays) is recognised with one combined
-    # test; anything else takes the full checks, which raise the errors.
-    fn = _GEMM.get(a.dtype) if type(a) is np.ndarray else None
-    if not (fn is not None and type(b) is np.ndarray and b.dtype == a.dtype
-            and a.ndim == 2 and b.ndim == 2 and a.flags.c_contiguous and b.flags.c_contiguous):
-        require(a, "a")
-        require(b, "b", dtype=a.dtype)
-        if a.ndim != 2 or b.ndim != 2:
-            raise ValueError(f"gemm takes 2-D arrays. Received: a.shape={a.shape}, b.shape={b.shape}")
-        fn = _GEMM[a.dtype]
-    fn, ctype = fn
-    m, k = a.shape[::-1] if trans_a else a.shape
-    kb, n = b.shape[::-1] if trans_b else b.shape
+    # case (2-D C-contiguous arrays of one float dtype) is recognised with a
+    # few identity tests, and what C re-checks anyway (workspace size,
+    # overlap) is left to it; anything else takes the full checks, which
+    # raise the errors.
+    entry = _GEMM.get(a.dtype) if type(a) is _ND and type(b) is _ND and b.dtype is a.dtype else None
+    if entry is None or a.ndim != 2 or b.ndim != 2 or not (a.flags.c_contiguous and b.flags.c_contiguous):
+        entry = _checked_entry(a, b)
+    fn, ctype = entry
+    ra, ca = a.shape
+    rb, cb = b.shape
+    m, k = (ca, ra) if trans_a else (ra, ca)
+    kb, n = (cb, rb) if trans_b else (rb, cb)
     if k != kb:
         raise ValueError(
             f"gemm: op(a) is {m}x{k} but op(b) is {kb}x{n}; inner dimensions must match. "
             f"Received: a.shape={a.shape}, b.shape={b.shape}, trans_a={trans_a}, trans_b={trans_b}")
-    pa, pb = ffi.from_buffer(ctype, a), ffi.from_buffer(ctype, b)
-    # Overlap: C-contiguous arrays fill [p, p + size), so disjoint spans prove
-    # that no memory is shared; np.shares_memory decides the rest.
-    a_end, b_end = pa + a.size, pb + b.size
     if c is None:
         if beta != 0:
             raise ValueError(f"gemm: beta != 0 needs an input c. Received: beta={beta}, c=None")
         c = np.empty((m, n), dtype=a.dtype)
-        pc = ffi.from_buffer(ctype, c)
-    else:
-        if not (type(c) is np.ndarray and c.dtype == a.dtype and c.shape == (m, n)
-                and c.flags.c_contiguous and c.flags.writeable):
-            require(c, "c", dtype=a.dtype, shape=(m, n), writable=True)
-        pc = ffi.from_buffer(ctype, c, require_writable=True)
-        c_end = pc + c.size
-        if (pc < a_end and pa < c_end) or (pc < b_end and pb < c_end):
-            check_no_overlap(c, "c", (a, "a"), (b, "b"))
-    need = _workspace_bytes(m, n, k, a.dtype)
+    elif not (type(c) is _ND and c.dtype is a.dtype and c.shape == (m, n) and _writable_c_contiguous(c)):
+        require(c, "c", dtype=a.dtype, shape=(m, n), writable=True)
     if work is None:
-        work = np.empty(need, dtype=np.uint8) if need else None
-        pw, nw = (ffi.NULL, 0) if work is None else (ffi.from_buffer(work), need)
+        # This thread's buffer (the call releases the GIL, so threads must
+        # not share one); grown below when a product needs more.
+        _buf, pw, nw = getattr(_local, "work", _NO_WORK)
     else:
-        if not (type(work) is np.ndarray and work.dtype == _U8 and work.nbytes >= need
-                and work.flags.c_contiguous and work.flags.writeable):
-            _require_work(work, need)
-        pw = ffi.from_buffer(work)  # writable: checked above
+        # The caller's workspace, meant to be reused: its pointer is kept
+        # with a reference to it (which also stops an in-place resize).
+        if not (type(work) is _ND and work.dtype is _U8 and _writable_c_contiguous(work)):
+            _require_work(work, 0)
+        last, pw = getattr(_local, "user_work", _NO_USER_WORK)
+        if work is not last:
+            pw = ffi.from_buffer(work)  # writable: checked above
+            _local.user_work = (work, pw)
         nw = work.nbytes
-        w_end = pw + nw
-        if ((pw < a_end and pa < w_end) or (pw < b_end and pb < w_end)
-                or (pw < pc + c.size and pc < w_end)):
-            check_no_overlap(work, "work", (a, "a"), (b, "b"), (c, "c"))
-    status = fn(1 if trans_a else 0, 1 if trans_b else 0, m, n, k,
-                alpha, pa, a.shape[1] or 1, pb, b.shape[1] or 1,
-                beta, pc, n or 1, pw, nw)
+    args = (1 if trans_a else 0, 1 if trans_b else 0, m, n, k, alpha, ffi.from_buffer(ctype, a), ca or 1,
+            ffi.from_buffer(ctype, b), cb or 1, beta, ffi.from_buffer(ctype, c), n or 1)
+    status = fn(*args, pw, nw)
     if status != _OK:
-        check(status, "gemm")
+        _on_error(status, fn, args, a, b, c, work)
     return c
+
+
+def _checked_entry(a, b) -> tuple:
+    """The (function, pointer type) for a and b after the full checks, which raise the errors."""
+    require(a, "a")
+    require(b, "b", dtype=a.dtype)
+    if a.ndim != 2 or b.ndim != 2:
+        raise ValueError(f"gemm takes 2-D arrays. Received: a.shape={a.shape}, b.shape={b.shape}")
+    return _GEMM[a.dtype]
+
+
+def _on_error(status: int, fn, args: tuple, a, b, c, work) -> None:
+    """Handle a failed call: grow this thread's workspace and call again, or raise.
+
+    Everything else having been checked, PM_ENOMEM means a small workspace
+    and PM_EINVAL shared memory (C-contiguous spans meet), where
+    np.shares_memory tells which arrays overlap.
+    """
+    m, n, k = args[2:5]
+    need = _workspace_bytes(m, n, k, a.dtype)
+    if status == _ENOMEM and work is None:
+        buf = np.empty(need, dtype=np.uint8)
+        _local.work = (buf, ffi.from_buffer(buf), need)
+        status = fn(*args, _local.work[1], need)
+    elif status == _ENOMEM:
+        _require_work(work, need)
+    elif status == _EINVAL:
+        check_no_overlap(c, "c", (a, "a"), (b, "b"))
+        if work is not None:
+            check_no_overlap(work, "work", (a, "a"), (b, "b"), (c, "c"))
+    check(status, "gemm")
+
+
+def _writable_c_contiguous(arr: np.ndarray) -> bool:
+    flags = arr.flags
+    return flags.c_contiguous and flags.writeable
 
 
 def _require_work(work, need: int) -> None:
