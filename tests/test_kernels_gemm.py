@@ -83,6 +83,16 @@ def reference(a, b, ta, tb, alpha, beta, c0):
     return ref, scale
 
 
+def same_for_one_and_two_threads(a, b, ta, tb):
+    """The product on 2 threads, asserted bitwise equal to the one on 1 thread."""
+    gemm.set_num_threads(1)
+    one = gemm.gemm(a, b, trans_a=ta, trans_b=tb)
+    gemm.set_num_threads(2)
+    two = gemm.gemm(a, b, trans_a=ta, trans_b=tb)
+    assert one.tobytes() == two.tobytes()
+    return two
+
+
 def assert_close(c, a, b, ta, tb, alpha=1.0, beta=0.0, c0=None):
     ref, scale = reference(a, b, ta, tb, alpha, beta, c0)
     k = a.shape[0] if ta else a.shape[1]
@@ -172,12 +182,7 @@ def test_results_are_bitwise_identical_for_one_and_two_threads():
             for i, (m, n, k) in enumerate(sizes):
                 for ta, tb in [TRANS[(i + len(variant)) % 4]] if i < 4 else TRANS:
                     a, b = operands(rng, m, n, k, ta, tb, dtype)
-                    gemm.set_num_threads(1)
-                    one = gemm.gemm(a, b, trans_a=ta, trans_b=tb)
-                    gemm.set_num_threads(2)
-                    two = gemm.gemm(a, b, trans_a=ta, trans_b=tb)
-                    assert one.tobytes() == two.tobytes()
-                    assert_close(two, a, b, ta, tb)
+                    assert_close(same_for_one_and_two_threads(a, b, ta, tb), a, b, ta, tb)
 
 
 def test_a_forked_child_still_multiplies_after_the_parent_used_threads():
@@ -413,11 +418,7 @@ def test_few_row_products_are_bitwise_identical_for_one_and_two_threads():
             for m, n, k in sizes:
                 for ta, tb in TRANS:
                     a, b = operands(rng, m, n, k, ta, tb, dtype)
-                    gemm.set_num_threads(1)
-                    one = gemm.gemm(a, b, trans_a=ta, trans_b=tb)
-                    gemm.set_num_threads(2)
-                    two = gemm.gemm(a, b, trans_a=ta, trans_b=tb)
-                    assert one.tobytes() == two.tobytes()
+                    same_for_one_and_two_threads(a, b, ta, tb)
 
 
 def test_c_gemm_disjoint_refuses_only_operands_whose_spans_meet():
