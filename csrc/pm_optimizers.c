@@ -13,5 +13,17 @@
 
 #include "pm_internal.h"
 
+/* x86-64 Linux with GCC: every step is also built for AVX-512 and AVX2 and
+ * the loader picks the clone the CPU runs (ifunc): 16 or 8 lanes of the
+ * exactly rounded sqrt and division instead of SSE2's 4. Contraction into
+ * FMA is off (AVX-512F would allow it), so every clone rounds each product
+ * and sum as the source writes it: bitwise the same results. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+#pragma GCC optimize("fp-contract=off")
+#define PM_OPT_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define PM_OPT_CLONES
+#endif
+
 #define PM_TEMPLATE "pm_optimizers_tmpl.inc"
 #include "pm_instantiate.h"
