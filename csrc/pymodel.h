@@ -478,8 +478,10 @@ typedef struct pm_plan {
  * (sum_i w_i l_i / rows * loss_weight, sum in double). w may be NULL (all
  * ones). Each step either completes or leaves no trace of itself in the
  * weights, so stopping between calls is always clean. With 65,536 or more
- * parameters the (elementwise) optimizer step is split over the threads;
- * results are the same for every thread count. */
+ * parameters the (elementwise) optimizer step, and with it the gather of
+ * the next batch, is split over the threads; results are the same for
+ * every thread count. The whole order of the call's batches is checked
+ * before the first step (PM_EINVAL: no step taken). */
 int pm_plan_train_f32(pm_plan *p, int64_t n, const float *x, const float *y,
                       const float *w, const int64_t *order, int64_t b0,
                       int64_t nb, double lr, double *losses);

@@ -226,6 +226,22 @@ def test_plan_bind_refuses_data_that_does_not_match_the_plan(monkeypatch):
         compiled.bind(x, y, None, np.arange(len(x), dtype=np.int32))
 
 
+def test_plan_refuses_an_order_out_of_range_in_any_batch_before_taking_a_step():
+    np.random.seed(0)
+    x, y = _data()
+    model = _model()
+    model.compile("adam", "categorical_crossentropy")
+    model.fit(x, y, batch_size=4, epochs=1, verbose=0)
+    compiled = training.compile_step(model._step(4, (5,), (3,)))
+    before = [w.copy() for w in model.get_weights()]
+    order = np.arange(len(x), dtype=np.int64)
+    order[9] = len(x)  # in the third batch; the first two are gathered and valid
+    compiled.bind(x, y, None, order)
+    with pytest.raises(Exception, match="pm_plan_train"):
+        compiled.train(0, 3)
+    assert all(np.array_equal(a, b) for a, b in zip(model.get_weights(), before))
+
+
 def test_plan_is_reused_across_fits_and_rebuilt_when_the_optimizer_changes(monkeypatch):
     def train(fast):
         np.random.seed(3)
