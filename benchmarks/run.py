@@ -408,8 +408,6 @@ def main(argv=None) -> None:
     rows.append((f"XOR fit() {xor_epochs} epochs", 1, times, "ms", False, "whole fit(), 4 samples"))
     if not args.no_inference:
         rows += _inference_rows(threads, pythons, quick)
-    if not args.no_memory:
-        rows += _memory_rows(int((args.memory_mb or (8 if quick else 2048)) * 2**20))
     if not args.no_gemm:
         gemm_rows = bench_gemm.shapes(quick)
         if quick:
@@ -425,6 +423,9 @@ def main(argv=None) -> None:
                 speeds = {lib: flops / res[lib][i] / 1e9 for lib in res}
                 note = f"pymodel at {100 * speeds['pymodel'] * 1e9 / (peak * t):.0f}% of the {t}-core peak"
                 rows.append((f"GEMM {label}", t, speeds, "GFLOP/s", True, note))
+
+    if not args.no_memory:  # last: its 2 GB of file pages must not colour the timings
+        rows += _memory_rows(int((args.memory_mb or (8 if quick else 2048)) * 2**20))
 
     head = (f"{'benchmark':<30}{'thr':>4}{'unit':>10} | {'pymodel':>9}{'numpy':>9}{'torch':>9}"
             f"{'tf-keras':>9} | {'vs numpy':>8}{'vs torch':>9}{'vs tf':>7} | note")
