@@ -151,7 +151,7 @@ def open_rows(array, dtype) -> Rows | None:
     every sample C-contiguous. A 1-D array gives samples of one value.
     """
     if not isinstance(array, np.ndarray) or array.ndim == 0 or array.size == 0 \
-            or array.base is None:
+            or array.base is None or not hasattr(os, "preadv"):  # preadv: POSIX only
         return None
     root = _root_memmap(array)
     if root is None or root.filename is None or root.mode == "c":

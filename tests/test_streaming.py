@@ -7,6 +7,7 @@ outputs; the finiteness check the same error; and the process must not grow
 by the file's size.
 """
 import json
+import os
 import pathlib
 import subprocess
 import sys
@@ -305,3 +306,11 @@ def test_predict_reads_a_float64_memmap_through_its_file_not_cast_whole(tmp_path
     got = model.predict(mapped, batch_size=32, verbose=0)
     assert (0, 32) in reads and reads[-1][1] == x.shape[0]  # batch by batch
     np.testing.assert_array_equal(got, model.predict(x.astype("float32"), batch_size=32, verbose=0))
+
+
+def test_without_preadv_a_memmap_is_used_through_its_mapping(tmp_path, monkeypatch):
+    x, y = _arrays("float32")
+    mapped = _saved(tmp_path, "x.npy", x)
+    monkeypatch.delattr(os, "preadv")
+    assert streaming.open_rows(mapped, np.float32) is None
+    _assert_same(_fit(mapped, y, epochs=1), _fit(x, y, epochs=1))
