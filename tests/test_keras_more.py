@@ -163,8 +163,11 @@ def test_nadam_follows_tf_keras_traced_u_product_through_fit_train_on_batch_and_
 def test_nadam_in_fit_with_a_single_variable_divides_by_zero_as_tf_keras_does():
     # The only variable reads the cached product (1.0) at the first step: 1 - u_product = 0.
     keras.backend.clear_session()
-    with np.errstate(all="ignore"):
+    with np.errstate(all="ignore"), pytest.warns(RuntimeWarning) as caught:
         losses, weights = _nadam_run([keras.layers.Dense(1, use_bias=False, input_dim=2)])
+    assert [str(w.message).split(":")[0] for w in caught] == [  # fit warns, once per fit
+        "The training loss became inf at epoch 1", "The training loss became nan at epoch 1",
+        "The training loss became nan at epoch 1"]
     assert np.isinf(losses[0][0]) and np.isnan(losses[0][1:]).all()
     assert np.isnan(weights[0]).all()
 
