@@ -428,7 +428,7 @@ def main(argv=None) -> None:
         rows += _memory_rows(int((args.memory_mb or (8 if quick else 2048)) * 2**20))
 
     head = (f"{'benchmark':<30}{'thr':>4}{'unit':>10} | {'pymodel':>9}{'numpy':>9}{'torch':>9}"
-            f"{'tf-keras':>9} | {'vs numpy':>8}{'vs torch':>9}{'vs tf':>7} | note")
+            f"{'tf-keras':>9} | {'vs numpy':>8}{'vs torch':>9}{'vs tf':>9} | note")
     print(head)
     print("-" * len(head))
     nan = float("nan")
@@ -438,7 +438,7 @@ def main(argv=None) -> None:
         mine = values.get("pymodel", nan)
         ratios = "".join(
             f"{_ratio(mine, values.get(fw, nan)) if higher else _ratio(values.get(fw, nan), mine):>{w}}"
-            for fw, w in (("numpy", 8), ("torch", 9), ("tf", 7)))
+            for fw, w in (("numpy", 8), ("torch", 9), ("tf", 9)))
         print(f"{task:<30}{t:>4}{unit:>10} | {cells} | {ratios} | {note}")
     print(f"MLP epochs of {samples} samples ({min(samples, 2048)} for NumPy); "
           "all subprocesses run with OMP_WAIT_POLICY=passive")
