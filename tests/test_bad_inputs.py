@@ -15,16 +15,6 @@ from pymodel.errors import ResourceLimitError
 from pymodel_process import run_pymodel
 
 X = np.arange(12, dtype="float32").reshape(4, 3) / 10
-
-
-@pytest.fixture(autouse=True)
-def restore_global_random_state():
-    """``cli.main`` seeds pymodel's process-wide generator (utils.set_random_seed); put it back."""
-    from pymodel import utils
-    saved, state = list(utils._SEED), np.random.get_state()
-    yield
-    utils._SEED[:] = saved
-    np.random.set_state(state)
 Y = np.array([[0.], [1.], [1.], [0.]], dtype="float32")
 
 

@@ -17,15 +17,6 @@ XOR = {"format": "pymodel.spec/1", "name": "xor", "seed": 1,
        "fit": {"epochs": 5, "batch_size": 4, "verbose": 0}, "outputs": {"plot": False}}
 
 
-@pytest.fixture(autouse=True)
-def restore_global_random_state():
-    """Runs seed pymodel's process-wide generator (utils.set_random_seed); put it back for other tests."""
-    from pymodel import utils
-    saved, state = list(utils._SEED), np.random.get_state()
-    yield
-    utils._SEED[:] = saved
-    np.random.set_state(state)
-
 
 def write(tmp_path, spec, name="spec.json"):
     path = tmp_path / name

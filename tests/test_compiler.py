@@ -13,15 +13,6 @@ from pymodel.spec import SpecError
 VALID = pathlib.Path(__file__).parent / "specs" / "valid"
 
 
-@pytest.fixture(autouse=True)
-def restore_global_random_state():
-    """Runs seed pymodel's process-wide generator (utils.set_random_seed); put it back for other tests."""
-    from pymodel import utils
-    saved, state = list(utils._SEED), np.random.get_state()
-    yield
-    utils._SEED[:] = saved
-    np.random.set_state(state)
-
 
 def make_spec(layers, loss="mse", **extra):
     return {"format": "pymodel.spec/1", "model": {"layers": layers}, "compile": {"loss": loss, "optimizer": "sgd"},

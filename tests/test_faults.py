@@ -26,13 +26,6 @@ X = RNG.normal(size=(N, FEATURES)).astype("float32")
 Y = (X[:, :1] > 0).astype("float32")
 
 
-@pytest.fixture(autouse=True)
-def restore_global_random_state():
-    saved, state = list(utils._SEED), np.random.get_state()
-    yield
-    utils._SEED[:] = saved
-    np.random.set_state(state)
-
 
 def make_model(seed=3, loss="binary_crossentropy", optimizer="adam", width=16):
     utils.set_random_seed(seed)

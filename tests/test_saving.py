@@ -12,15 +12,6 @@ from pymodel.models import load_model
 from pymodel.saving import ModelFileError
 
 
-@pytest.fixture(autouse=True)
-def restore_global_random_state():
-    """Runs seed pymodel's process-wide generator (utils.set_random_seed); put it back for other tests."""
-    from pymodel import utils
-    saved, state = list(utils._SEED), np.random.get_state()
-    yield
-    utils._SEED[:] = saved
-    np.random.set_state(state)
-
 
 def test_atomic_write_replaces_the_file_whole(tmp_path):
     path = tmp_path / "f.bin"

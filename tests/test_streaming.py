@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 import pymodel as keras
-from pymodel import streaming, training, utils
+from pymodel import streaming, training
 
 from pymodel_process import pymodel_env
 
@@ -62,14 +62,6 @@ def _assert_same(a, b):
     for wa, wb in zip(ma.get_weights(), mb.get_weights()):
         np.testing.assert_array_equal(wa, wb)
 
-
-@pytest.fixture(autouse=True)
-def _process_seed():
-    """These tests seed pymodel's process-wide generator (utils.set_random_seed); put it back."""
-    saved, state = list(utils._SEED), np.random.get_state()
-    yield
-    utils._SEED[:] = saved
-    np.random.set_state(state)
 
 
 @pytest.fixture
