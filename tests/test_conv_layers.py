@@ -10,6 +10,7 @@ import pathlib
 
 import numpy as np
 import pytest
+import gradcheck
 from pymodel_process import run_pymodel
 
 import pymodel as keras
@@ -27,23 +28,8 @@ def float64():
 
 def assert_gradients_match(model, x, loss="mse", y=None):
     np.random.seed(0)
-    out_shape = model.output_shape[1:]
-    y = RNG.normal(size=(x.shape[0],) + tuple(out_shape)) if y is None else y
-    model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.0), loss=loss)
-    model.train_on_batch(x, y)
-    analytic = [g.copy() for layer in model.layers for g in layer.gradients]
-    h = 1e-6
-    for weight, grad in zip(model.weights, analytic):
-        numeric = np.empty_like(grad)
-        for i in np.ndindex(weight.shape):
-            keep = weight[i]
-            weight[i] = keep + h
-            up = model.test_on_batch(x, y)
-            weight[i] = keep - h
-            down = model.test_on_batch(x, y)
-            weight[i] = keep
-            numeric[i] = (up - down) / (2 * h)
-        np.testing.assert_allclose(grad, numeric, rtol=1e-6, atol=1e-8, err_msg=weight.name)
+    y = RNG.normal(size=(x.shape[0],) + tuple(model.output_shape[1:])) if y is None else y
+    gradcheck.assert_gradients_match(model, x, y, loss)
 
 
 def conv2d_front(shape=(6, 7, 2), filters=2):

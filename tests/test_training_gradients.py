@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import pymodel as keras
+import gradcheck
 
 RNG = np.random.default_rng(7)
 X = RNG.normal(size=(6, 4))
@@ -63,23 +64,7 @@ def network(activation, hide, regularize=False):
 
 
 def assert_gradients_match(model, loss, y, sample_weight=None, x=X):
-    model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.0), loss=loss)
-    before = model.get_weights()
-    model.train_on_batch(x, y, sample_weight=sample_weight)
-    assert all(np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
-    analytic = [g.copy() for layer in model.layers for g in layer.gradients]
-    h = 1e-6
-    for weight, grad in zip(model.weights, analytic):
-        numeric = np.empty_like(grad)
-        for i in np.ndindex(weight.shape):
-            keep = weight[i]
-            weight[i] = keep + h
-            up = model.test_on_batch(x, y, sample_weight=sample_weight)
-            weight[i] = keep - h
-            down = model.test_on_batch(x, y, sample_weight=sample_weight)
-            weight[i] = keep
-            numeric[i] = (up - down) / (2 * h)
-        np.testing.assert_allclose(grad, numeric, rtol=1e-6, atol=1e-8, err_msg=weight.name)
+    gradcheck.assert_gradients_match(model, x, y, loss, sample_weight)
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
