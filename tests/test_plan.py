@@ -30,15 +30,10 @@ def _model(dropout=0.0, last="softmax", dtype="float32", hidden=7):
     return keras.Sequential(layers)
 
 
-def _fit(fast, make_optimizer, *, loss="categorical_crossentropy", dropout=0.0, last="softmax",
-         dtype=np.float32, fit_kwargs=None, compile_kwargs=None, data=None, monkeypatch=None):
-    """Weights, optimizer state, History and whether the plan ran."""
-    np.random.seed(3)
-    x, y = data if data is not None else _data(dtype=dtype)
-    model = _model(dropout, last, np.dtype(dtype).name)
-    model.compile(optimizer=make_optimizer(), loss=loss, **(compile_kwargs or {}))
-    used = []
-    real = training.compile_step
+def _spy_on_compile_step(monkeypatch, fast: bool) -> list:
+    """Patch ``training.compile_step`` (to None when not ``fast``); the returned list records,
+    call by call, whether a compiled plan was handed out."""
+    used, real = [], training.compile_step
 
     def spy(step):
         compiled = real(step) if fast else None
@@ -46,6 +41,18 @@ def _fit(fast, make_optimizer, *, loss="categorical_crossentropy", dropout=0.0, 
         return compiled
 
     monkeypatch.setattr(training, "compile_step", spy)
+    return used
+
+
+def _fit(fast, make_optimizer, *, loss="categorical_crossentropy", dropout=0.0, last="softmax",
+         dtype=np.float32, fit_kwargs=None, compile_kwargs=None, data=None, monkeypatch=None):
+    """Weights, optimizer state, History and whether the plan ran."""
+    np.random.seed(3)
+    x, y = data if data is not None else _data(dtype=dtype)
+    model = _model(dropout, last, np.dtype(dtype).name)
+    model.compile(optimizer=make_optimizer(), loss=loss, **(compile_kwargs or {}))
+    real = training.compile_step
+    used = _spy_on_compile_step(monkeypatch, fast)
     history = model.fit(x, y, **{"epochs": 3, "verbose": 0, "batch_size": 4, **(fit_kwargs or {})})
     monkeypatch.setattr(training, "compile_step", real)
     state = model.optimizer.get_state()
@@ -274,15 +281,7 @@ def test_plan_matches_without_bias_with_a_frozen_layer_and_rank_one_targets(monk
                                   keras.layers.Dense(1)])
         model.layers[1].trainable = False
         model.compile(keras.optimizers.Adam(0.01), "mae")
-        used = []
-        real = training.compile_step
-
-        def spy(step):
-            compiled = real(step) if fast else None
-            used.append(compiled is not None)
-            return compiled
-
-        monkeypatch.setattr(training, "compile_step", spy)
+        used = _spy_on_compile_step(monkeypatch, fast)
         losses = model.fit(x, y, batch_size=4, epochs=3, verbose=0).history["loss"]
         monkeypatch.undo()
         return model.get_weights(), losses, used
