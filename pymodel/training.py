@@ -352,11 +352,19 @@ def _labels_ok(step: Step, y) -> bool:
     return bool(np.all((y >= 0) & (y < step.cols) & (y == np.floor(y))))
 
 
-def _batch_hooks(callbacks) -> bool:
-    """True when some callback does something per training batch."""
+_TRAIN_BATCH_HOOKS = ("on_train_batch_begin", "on_train_batch_end")
+_PREDICT_HOOKS = ("on_predict_begin", "on_predict_batch_begin", "on_predict_batch_end",
+                  "on_predict_end")
+
+
+def _observed(callbacks, hooks: tuple) -> bool:
+    """True when some callback does something on one of ``hooks``."""
     from pymodel.callbacks import handles
-    return any(handles(cb, hook) for cb in callbacks
-               for hook in ("on_train_batch_begin", "on_train_batch_end"))
+    for cb in callbacks:
+        for hook in hooks:
+            if handles(cb, hook):
+                return True
+    return False
 
 
 def regularized_layers(layers: list) -> list:
@@ -513,7 +521,7 @@ def fit_loop(model, x, y, w, *, batch_size, epochs, verbose, callbacks, validati
     fast = compile_step(step) if _labels_ok(step, y) else None
     if fast is not None:
         fast.bind(x, y, w, order)
-    whole_epochs = fast is not None and not tracker.metrics and not _batch_hooks(cbs)
+    whole_epochs = fast is not None and not tracker.metrics and not _observed(cbs, _TRAIN_BATCH_HOOKS)
     cbs.on_train_begin()
     logs = {}
     for epoch in range(initial_epoch, epochs):
@@ -574,27 +582,6 @@ def test_loop(model, x, y, w, *, batch_size, callbacks) -> dict:
     return logs
 
 
-_PREDICT_HOOKS = ("on_predict_begin", "on_predict_batch_begin", "on_predict_batch_end",
-                  "on_predict_end")
-
-
-def _predict_observed(callbacks) -> bool:
-    """True when some callback does something on a predict hook (``callbacks.handles``).
-
-    NOTE: a hook that the instance does not set and its class does not override is
-    skipped without asking ``handles`` (about a microsecond per hook, which a one-sample
-    predict notices); that is exact because the predict hooks have no aliases.
-    """
-    from pymodel.callbacks import Callback, handles
-    for cb in callbacks:
-        own, cls = getattr(cb, "__dict__", {}), type(cb)
-        for hook in _PREDICT_HOOKS:
-            if (hook in own or getattr(cls, hook, None) is not getattr(Callback, hook)) \
-                    and handles(cb, hook):
-                return True
-    return False
-
-
 def predict_loop(model, x, *, batch_size, callbacks) -> np.ndarray:
     """Inference over ``x`` in batches, written into one preallocated output array.
 
@@ -606,7 +593,7 @@ def predict_loop(model, x, *, batch_size, callbacks) -> np.ndarray:
     fast = compile_forward(plan)
     # a memory-mapped x is read through its file (see pymodel.streaming)
     rows = x if isinstance(x, streaming.Rows) else streaming.open_rows(x, plan.dtype)
-    if fast is not None and rows is None and not _predict_observed(callbacks):
+    if fast is not None and rows is None and not _observed(callbacks, _PREDICT_HOOKS):
         return fast.run(x, training=False)
     result = np.empty((n,) + plan.shapes[-1], plan.dtype)
     buf = None if rows is None else np.empty((plan.capacity,) + x.shape[1:], plan.dtype)

@@ -259,3 +259,18 @@ def test_quick_inference_benchmark_prints_the_three_rows_for_pymodel():
         assert float(predict.replace(",", "")) > 0 and float(call.replace(",", "")) > 0
         assert torch == tf == "-"  # the peers are left out of --quick
     assert "note: torch skipped" in res.stdout and "note: tf-keras skipped" in res.stdout
+
+
+def test_predict_hooks_reach_a_callback_that_answers_them_dynamically():
+    events = []
+
+    class Recorder(keras.callbacks.Callback):
+        def __getattribute__(self, name):
+            if name.startswith("on_predict"):
+                return lambda *args: events.append(name)
+            return super().__getattribute__(name)
+
+    model = keras.Sequential([keras.layers.Dense(2, input_dim=3)])
+    model.predict(np.ones((5, 3), np.float32), batch_size=2, verbose=0, callbacks=[Recorder()])
+    assert events == ["on_predict_begin"] + ["on_predict_batch_begin", "on_predict_batch_end"] * 3 \
+        + ["on_predict_end"]
