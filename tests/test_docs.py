@@ -188,6 +188,7 @@ def doctest_globals() -> dict:
     import pymodel as keras
 
     keras.backend.clear_session()
+    keras.utils.set_random_seed(0)  # the same initial weights whatever ran before
     model = keras.Sequential([keras.layers.Dense(4, activation="relu", input_shape=(3,)),
                               keras.layers.Dense(1, activation="sigmoid")])
     model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
