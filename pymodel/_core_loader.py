@@ -10,12 +10,21 @@ examples/xor.json`` works from the repository root.
 from __future__ import annotations
 
 import importlib.machinery
+import os
 import pathlib
 import sys
+
+#: OpenMP threads that busy-wait between parallel regions take the very cores
+#: they wait for as soon as anything else runs on the machine: 2-thread
+#: training measured 20-50x slower than with sleeping waits on a busy 2-core
+#: machine. GNU OpenMP reads the policy once, when it loads with the core, so
+#: it is set before the first import of ``pymodel._C``; a policy the user set wins.
+WAIT_POLICY = "passive"
 
 
 def ensure_core(package) -> None:
     """Make ``pymodel._C`` importable, extending ``package.__path__`` if needed."""
+    os.environ.setdefault("OMP_WAIT_POLICY", WAIT_POLICY)
     try:
         import pymodel._C  # noqa: F401
         return

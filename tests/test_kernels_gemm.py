@@ -242,6 +242,25 @@ def test_thread_count_is_read_from_the_environment_at_import(env, expected):
     assert int(out.stdout) == (expected if OPENMP else 1)
 
 
+@pytest.mark.skipif(not OPENMP, reason="built without OpenMP: there is no wait policy")
+@pytest.mark.parametrize("user_policy,expected", [
+    (None, ["OMP_WAIT_POLICY = 'PASSIVE'", "GOMP_SPINCOUNT = '0'"]),  # unset: 300000 spins
+    ("active", ["OMP_WAIT_POLICY = 'ACTIVE'"]),
+])
+def test_waiting_openmp_threads_sleep_unless_the_user_chose_a_policy(user_policy, expected):
+    # GNU OpenMP reads the policy once, when the core loads: `import pymodel`
+    # must set its default before that, and OMP_DISPLAY_ENV shows what took.
+    full_env = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")}
+    root = pathlib.Path(__file__).resolve().parent.parent
+    full_env.update(OMP_DISPLAY_ENV="verbose", PYTHONPATH=os.pathsep.join([str(root), full_env.get("PYTHONPATH", "")]))
+    if user_policy:
+        full_env["OMP_WAIT_POLICY"] = user_policy
+    out = subprocess.run([sys.executable, "-c", "import pymodel"], env=full_env, capture_output=True,
+                         text=True, check=True)
+    for line in expected:
+        assert line in out.stderr
+
+
 def test_portable_variant_is_always_available_and_auto_picks_the_best():
     assert "portable" in VARIANTS
     gemm.set_variant("auto")

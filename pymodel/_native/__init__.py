@@ -8,18 +8,9 @@ aliasing are checked first.
 """
 from __future__ import annotations
 
-import os
-
 import numpy as np
 
-# NOTE: OpenMP threads that busy-wait between parallel regions take the very
-# cores they wait for as soon as anything else runs on the machine: 2-thread
-# training measured 20-50x slower than with sleeping waits on a busy 2-core
-# machine. libgomp reads this when it loads (with pymodel._C, just below);
-# a policy the user set wins.
-os.environ.setdefault("OMP_WAIT_POLICY", "passive")
-
-from pymodel._C import ffi, lib  # noqa: E402
+from pymodel._C import ffi, lib
 
 __all__ = [
     "ffi", "lib", "KernelError", "SUFFIX", "CTYPE", "suffix", "check",
