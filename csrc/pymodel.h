@@ -489,6 +489,21 @@ int pm_plan_train_f64(pm_plan *p, int64_t n, const double *x, const double *y,
                       const double *w, const int64_t *order, int64_t b0,
                       int64_t nb, double lr, double *losses);
 
+/* pm_plan_train_* over all the batches of `epochs` epochs in a row: epoch e
+ * takes its samples through orders + e * n (orders NULL: in stored order)
+ * and writes its batches' losses to losses + e * ceil(n / capacity). Every
+ * order is checked before the first step (PM_EINVAL: no step taken). For
+ * fits of few samples, where a call per epoch would cost more than the
+ * epoch. */
+int pm_plan_train_epochs_f32(pm_plan *p, int64_t n, const float *x,
+                             const float *y, const float *w,
+                             const int64_t *orders, int64_t epochs, double lr,
+                             double *losses);
+int pm_plan_train_epochs_f64(pm_plan *p, int64_t n, const double *x,
+                             const double *y, const double *w,
+                             const int64_t *orders, int64_t epochs, double lr,
+                             double *losses);
+
 /* The forward pass alone over n samples, in chunks of p->capacity rows:
  * y (n x out_rows*out_cols, written) = the model's output for x (n x
  * x_size), as the Python forward computes it chunk by chunk (same kernels,

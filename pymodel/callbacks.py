@@ -50,6 +50,8 @@ def handles(callback, hook: str) -> bool:
 
 def _to_python(value: Any) -> Any:
     """Turns NumPy scalars and 0-d arrays into Python numbers; leaves the rest alone."""
+    if type(value) is float:  # what fit logs: the common case, once per epoch and key
+        return value
     if isinstance(value, np.ndarray) and value.ndim == 0:
         return value.item()
     if isinstance(value, np.generic):

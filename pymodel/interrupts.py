@@ -50,20 +50,28 @@ def guarded():
         _STATE.installed = _STATE.busy = False
 
 
-def deferred(step, *args):
-    """``step(*args)``; a SIGINT that arrives meanwhile is raised only after it returns."""
+@contextlib.contextmanager
+def held():
+    """A block (a step, or epochs trained in one call with their History records) during
+    which a SIGINT is held back, to be raised as KeyboardInterrupt once the block is done."""
     if not _STATE.installed or threading.current_thread() is not threading.main_thread():
-        if threading.current_thread() is threading.main_thread() and \
-                signal.getsignal(signal.SIGINT) is signal.default_int_handler:
-            with guarded():  # a lone step (train_on_batch): guard just this call
-                return deferred(step, *args)
-        return step(*args)
+        yield
+        return
     _STATE.busy = True
     try:
-        result = step(*args)
-    finally:  # if the step itself raised, that exception already interrupts
+        yield
+    finally:  # if the block itself raised, that exception already interrupts
         _STATE.busy = False
         pending, _STATE.pending = _STATE.pending, False
     if pending:
         raise KeyboardInterrupt
-    return result
+
+
+def deferred(step, *args):
+    """``step(*args)``; a SIGINT that arrives meanwhile is raised only after it returns."""
+    if (not _STATE.installed and threading.current_thread() is threading.main_thread()
+            and signal.getsignal(signal.SIGINT) is signal.default_int_handler):
+        with guarded():  # a lone step (train_on_batch): guard just this call
+            return deferred(step, *args)
+    with held():
+        return step(*args)

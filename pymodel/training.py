@@ -276,6 +276,26 @@ class CompiledStep:
             tracker.add_loss(value, min(capacity, n - b * capacity), dtype)
         return tracker.logs()
 
+    def train_epochs(self, count: int, generator: np.random.Generator | None) -> list:
+        """``count`` whole epochs in one C call, each shuffled by ``generator`` (None: in order)
+        as fit shuffles them one at a time; returns each epoch's loss as fit logs it."""
+        order, capacity, n = self.order, self.step.capacity, self.n
+        orders = None
+        if order is not None:
+            orders = np.empty((count, n), np.int64)
+            for i in range(count):
+                generator.shuffle(order)
+                orders[i] = order
+        losses = np.empty((count, self.steps))
+        optimizer, cplan = self.optimizer, self.cplan
+        cplan.iterations = int(optimizer.iterations)
+        try:
+            cplan.train_epochs(orders, optimizer.current_learning_rate(), losses)
+        finally:
+            optimizer.iterations.assign(cplan.iterations)
+        rows = [min(capacity, n - b * capacity) for b in range(self.steps)]
+        return epoch_losses(losses, rows, self.x.dtype)
+
     def train_batch(self, b: int, start: int, stop: int) -> tuple:
         """One batch: (loss, y, outputs, sample weights) as ``Step.train`` + ``gather`` give them."""
         self.train(b, 1)
@@ -353,6 +373,7 @@ def _labels_ok(step: Step, y) -> bool:
 
 
 _TRAIN_BATCH_HOOKS = ("on_train_batch_begin", "on_train_batch_end")
+_EPOCH_HOOKS = ("on_epoch_begin", "on_epoch_end")
 _PREDICT_HOOKS = ("on_predict_begin", "on_predict_batch_begin", "on_predict_batch_end",
                   "on_predict_end")
 
@@ -421,6 +442,18 @@ def _round_f32(value: float) -> float:
         return _FLOAT32.unpack(_FLOAT32.pack(value))[0]
     except OverflowError:
         return math.copysign(math.inf, value)
+
+
+def epoch_losses(losses: np.ndarray, rows: list, dtype) -> list:
+    """The loss fit logs for each epoch, from its batch ``losses`` (one epoch per row, batch
+    ``b`` of ``rows[b]`` samples): the same float32 (or float64) arithmetic as
+    :meth:`Tracker.add_loss` and :meth:`Tracker.logs`, for many epochs at once."""
+    kind = np.float32 if dtype == np.float32 else np.float64
+    with np.errstate(over="ignore", invalid="ignore"):
+        total = np.zeros(losses.shape[0], kind)
+        for b, count in enumerate(rows):
+            total = total + losses[:, b].astype(kind) * kind(count)
+        return (total.astype(np.float64) / sum(rows)).astype(kind).tolist()
 
 
 class Tracker:
@@ -522,11 +555,19 @@ def fit_loop(model, x, y, w, *, batch_size, epochs, verbose, callbacks, validati
     if fast is not None:
         fast.bind(x, y, w, order)
     whole_epochs = fast is not None and not tracker.metrics and not _observed(cbs, _TRAIN_BATCH_HOOKS)
+    group = _epoch_group(fast, cbs, n, epochs - initial_epoch) if whole_epochs and validation is None else 0
     cbs.on_train_begin()
     logs = {}
-    for epoch in range(initial_epoch, epochs):
+    epoch = initial_epoch
+    while epoch < epochs:
         tracker.reset()
         cbs.on_epoch_begin(epoch)
+        if group and fast.optimizer.constant_learning_rate():
+            count = min(group, epochs - epoch)
+            logs = _epochs_in_one_call(fast, cbs, tracker, epoch, count,
+                                       model._generator() if shuffle else None)
+            epoch += count
+            continue
         if shuffle:
             model._generator().shuffle(order)
         if whole_epochs and fast.optimizer.constant_learning_rate():
@@ -553,8 +594,43 @@ def fit_loop(model, x, y, w, *, batch_size, epochs, verbose, callbacks, validati
         logs = epoch_logs
         if model.stop_training:
             break
+        epoch += 1
     cbs.on_train_end(logs)
     return model.history
+
+
+def _epochs_in_one_call(fast: CompiledStep, callbacks, tracker: Tracker, epoch: int, count: int,
+                        generator) -> dict:
+    """Epochs ``epoch .. epoch+count-1`` (the first one begun) trained in one C call, then
+    their hooks (History's records); Ctrl-C waits for both. Returns the last epoch's logs."""
+    with interrupts.held():
+        for i, loss in enumerate(fast.train_epochs(count, generator)):
+            if i:
+                tracker.reset()
+                callbacks.on_epoch_begin(epoch + i)
+            logs = {"loss": loss}
+            callbacks.on_epoch_end(epoch + i, logs)
+    return logs
+
+
+#: Bounds on one call of CompiledStep.train_epochs: samples over all its epochs (the shuffled
+#: orders it takes fill 8 bytes each), and samples x weights, about the multiply-adds of its
+#: forward pass (a fraction of a second at most, so Ctrl-C still answers at once).
+EPOCH_GROUP_SAMPLES = 1 << 16
+EPOCH_GROUP_WORK = 1 << 24
+
+
+def _epoch_group(fast: CompiledStep, callbacks, n: int, epochs: int) -> int:
+    """Epochs to train per C call (0: one at a time): several when epochs are tiny (their
+    Python bookkeeping would cost more than the training) and no callback but History looks
+    between them (History only records each epoch's logs)."""
+    from pymodel.callbacks import History
+    if fast._chunk is not None or any(type(cb) is not History and _observed((cb,), _EPOCH_HOOKS)
+                                      for cb in callbacks):
+        return 0
+    weights = sum(p.size for p in fast.step.params)
+    group = min(epochs, EPOCH_GROUP_SAMPLES // max(n, 1), EPOCH_GROUP_WORK // max(n * weights, 1))
+    return group if group > 1 else 0
 
 
 def _runs_validation(epoch: int, freq) -> bool:

@@ -313,3 +313,127 @@ def test_plan_optimizer_step_split_over_threads_matches_the_python_loop(monkeypa
     for weights, history in runs[1:]:
         assert history == runs[0][1]
         assert all(np.array_equal(a, b) for a, b in zip(weights, runs[0][0]))
+
+
+# ---------------------------------------------------------------- epochs in one call
+class _EpochWatcher(keras.callbacks.Callback):
+    """Looks between epochs, so fit must train them one at a time."""
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.last = epoch
+
+
+def _spy_on_train_epochs(monkeypatch) -> list:
+    """Patch ``CompiledStep.train_epochs``; the list records each call's epoch count."""
+    calls, real = [], training.CompiledStep.train_epochs
+
+    def spy(self, count, generator):
+        calls.append(count)
+        return real(self, count, generator)
+
+    monkeypatch.setattr(training.CompiledStep, "train_epochs", spy)
+    return calls
+
+
+def _fit_epochs(callbacks, dtype=np.float32, **fit_kwargs):
+    np.random.seed(11)
+    x, y = _data(dtype=dtype)
+    model = _model(dtype=np.dtype(dtype).name)
+    model.compile(optimizer=OPTIMIZERS["adam"](), loss="categorical_crossentropy")
+    history = model.fit(x, y, **{"epochs": 7, "verbose": 0, "batch_size": 4, "callbacks": callbacks,
+                                 **fit_kwargs})
+    return model.get_weights(), model.optimizer.get_state(), history.history, history.epoch
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("fit_kwargs", [{}, {"shuffle": False}, {"initial_epoch": 3},
+                                        {"sample_weight": np.linspace(0.5, 2.0, 11)}])
+def test_tiny_epochs_run_in_one_call_and_match_fitting_them_one_by_one(dtype, fit_kwargs,
+                                                                       monkeypatch):
+    calls = _spy_on_train_epochs(monkeypatch)
+    weights, state, history, epochs = _fit_epochs(None, dtype, **fit_kwargs)
+    assert calls == [7 - fit_kwargs.get("initial_epoch", 0)]
+    calls.clear()
+    watcher = _EpochWatcher()
+    ref_weights, ref_state, ref_history, ref_epochs = _fit_epochs([watcher], dtype, **fit_kwargs)
+    assert calls == [] and watcher.last == 6
+    assert all(np.array_equal(a, b) for a, b in zip(weights, ref_weights))
+    assert all(np.array_equal(state[k], ref_state[k]) for k in ref_state)
+    first = fit_kwargs.get("initial_epoch", 0)
+    assert history == ref_history and epochs == ref_epochs == list(range(first, 7))
+
+
+@pytest.mark.parametrize("callbacks,fit_kwargs", [
+    ([keras.callbacks.LambdaCallback(on_epoch_begin=lambda epoch, logs: None)], {}),
+    ([type("MyHistory", (keras.callbacks.History,), {})()], {}),
+    (None, {"validation_split": 0.25}),
+])
+def test_epochs_run_one_call_each_when_something_looks_between_them(callbacks, fit_kwargs,
+                                                                     monkeypatch):
+    calls = _spy_on_train_epochs(monkeypatch)
+    _fit_epochs(callbacks, **fit_kwargs)
+    assert calls == []
+
+
+def test_epochs_in_one_call_are_bounded_by_the_samples_they_shuffle(monkeypatch):
+    calls = _spy_on_train_epochs(monkeypatch)
+    monkeypatch.setattr(training, "EPOCH_GROUP_SAMPLES", 11 * 3)
+    _, _, history, _ = _fit_epochs(None)
+    assert calls == [3, 3, 1] and len(history["loss"]) == 7
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_epoch_losses_add_up_as_the_tracker_does(dtype):
+    rng = np.random.default_rng(4)
+    losses = rng.random((6, 3)) * 10.0 ** rng.integers(-8, 8, (6, 3))
+    losses[1, 0], losses[2, 2], losses[3, 1] = 1e39, np.nan, 3.4e38  # float32 overflow, NaN
+    rows = [4, 4, 3]
+    got = training.epoch_losses(losses, rows, np.dtype(dtype))
+    for epoch, row in enumerate(losses):
+        tracker = training.Tracker([])
+        for value, count in zip(row.tolist(), rows):
+            tracker.add_loss(value, count, np.dtype(dtype))
+        want = tracker.logs()["loss"]
+        assert got[epoch] == want or (np.isnan(want) and np.isnan(got[epoch]))
+
+
+def test_ctrl_c_during_epochs_in_one_call_waits_for_their_history(monkeypatch):
+    """The records of the epochs a call trained are written before KeyboardInterrupt."""
+    import os
+    import signal
+
+    real = native_plan.TrainingPlan.train_epochs
+
+    def press_ctrl_c(self, *args):
+        real(self, *args)
+        os.kill(os.getpid(), signal.SIGINT)
+
+    monkeypatch.setattr(native_plan.TrainingPlan, "train_epochs", press_ctrl_c)
+    np.random.seed(11)
+    x, y = _data()
+    model = _model()
+    model.compile(optimizer="sgd", loss="categorical_crossentropy")
+    with pytest.raises(KeyboardInterrupt):
+        model.fit(x, y, epochs=5, batch_size=11, verbose=0)
+    assert model.history.epoch == [0, 1, 2, 3, 4] and int(model.optimizer.iterations) == 5
+
+
+def test_plan_refuses_an_order_out_of_range_in_any_epoch_before_taking_a_step():
+    np.random.seed(0)
+    x, y = _data()
+    model = _model()
+    model.compile("adam", "categorical_crossentropy")
+    model.fit(x, y, batch_size=4, epochs=1, verbose=0)
+    compiled = training.compile_step(model._step(4, (5,), (3,)))
+    before = [w.copy() for w in model.get_weights()]
+    compiled.bind(x, y, None, np.arange(len(x), dtype=np.int64))
+    orders = np.tile(np.arange(len(x), dtype=np.int64), (3, 1))
+    orders[2, 5] = -1  # in the last epoch
+    losses = np.zeros((3, 3))
+    with pytest.raises(Exception, match="pm_plan_train_epochs"):
+        compiled.cplan.train_epochs(orders, 0.1, losses)
+    with pytest.raises(ValueError, match="orders must have shape"):
+        compiled.cplan.train_epochs(orders[:, :5].copy(), 0.1, losses)
+    with pytest.raises(ValueError, match="losses must have shape"):
+        compiled.cplan.train_epochs(orders, 0.1, np.zeros((3, 2)))
+    assert all(np.array_equal(a, b) for a, b in zip(model.get_weights(), before))

@@ -176,6 +176,7 @@ class TrainingPlan(_Plan):
                                  f"buffers. Received: {type(layer).__name__}")
         super().__init__(layers, xb.dtype)
         self._fn = kernel("plan_train", self.dtype)
+        self._epochs_fn = kernel("plan_train_epochs", self.dtype)
         p = self._p
         p.capacity, p.x_size, p.y_size = capacity, x_size, y_size
         p.out_rows, p.out_cols = out_rows, out_cols
@@ -254,6 +255,20 @@ class TrainingPlan(_Plan):
             raise ValueError(f"nb must be at most {self._max_batches}. Received: nb={nb}")
         n, x, y, w, order = self._args
         check(self._fn(self._p, n, x, y, w, order, b0, nb, lr, self._losses), "pm_plan_train")
+
+
+    def train_epochs(self, orders: np.ndarray | None, lr: float, losses: np.ndarray) -> None:
+        """Train whole epochs of the bound data in one call, epoch ``e`` in the order ``orders[e]``
+        (None: as stored); its batches' losses land in ``losses[e]``, one epoch per row."""
+        n = self._args[0]
+        require(losses, "losses", dtype=np.float64, shape=(None, -(-n // self._p.capacity)),
+                writable=True)
+        epochs = losses.shape[0]
+        if orders is not None:
+            _raw(orders, "orders", np.int64, shape=(epochs, n))
+        x, y, w = self._args[1:4]
+        check(self._epochs_fn(self._p, n, x, y, w, ffi.NULL if orders is None else ffi.from_buffer(
+            "int64_t *", orders), epochs, lr, ffi.from_buffer("double *", losses)), "pm_plan_train_epochs")
 
 
 class ForwardPlan(_Plan):
