@@ -19,6 +19,13 @@ sets numpy's thread count without threadpoolctl and keeps one library's idle
     python benchmarks/bench_gemm.py --quick    # a few small shapes (CI)
     python benchmarks/bench_gemm.py --cpu-time # 1-thread columns by CPU time
     python benchmarks/bench_gemm.py --only '^b1 |->10'   # rows matching a regex
+    python benchmarks/bench_gemm.py --from-c   # also kernel against kernel, timed in C
+
+--from-c adds columns timed by a C loop that calls pymodel's pm_gemm_f32 and
+the cblas_sgemm of the very OpenBLAS numpy loaded, through their C entry
+points: the kernels alone, without either Python binding (numpy's matmul
+costs about 0.9 us per call, pymodel's cffi call about 2 us, which decides
+the smallest products).
 
 On a shared machine numbers move with the load: run it twice and compare.
 """
@@ -113,6 +120,114 @@ def measure(library: str, threads: int, rows: list, reps: int, cpu_time: bool,
     return json.loads(res.stdout)
 
 
+# --------------------------------------------------------- kernels timed in C
+
+C_TIMER = r"""
+#include <dlfcn.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+typedef int (*pm_fn)(int, int, int64_t, int64_t, int64_t, float, const float *, int64_t,
+                     const float *, int64_t, float, float *, int64_t, void *, int64_t);
+typedef int64_t (*pm_ws_fn)(int64_t, int64_t, int64_t);
+typedef void (*blas64_fn)(int, int, int, int64_t, int64_t, int64_t, float, const float *, int64_t,
+                          const float *, int64_t, float, float *, int64_t);
+typedef void (*blas32_fn)(int, int, int, int, int, int, float, const float *, int,
+                          const float *, int, float, float *, int);
+static double now(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return t.tv_sec + 1e-9 * t.tv_nsec; }
+static int cmp(const void *a, const void *b) { double x = *(const double *)a, y = *(const double *)b; return (x > y) - (x < y); }
+/* argv: library path, symbol ("pm" for pymodel), ilp64, threads, reps, seconds per rep;
+   stdin: "m n k trans_a trans_b" lines; stdout: median seconds per call, one line each. */
+int main(int argc, char **argv) {
+    if (argc != 7) return 2;
+    void *lib = dlopen(argv[1], RTLD_LAZY | RTLD_LOCAL);
+    if (!lib) { fprintf(stderr, "%s\n", dlerror()); return 1; }
+    const int is_pm = argv[2][0] == 'p' && argv[2][1] == 'm' && !argv[2][2];
+    void *fn = dlsym(lib, is_pm ? "pm_gemm_f32" : argv[2]);
+    if (!fn) { fprintf(stderr, "no symbol %s\n", argv[2]); return 1; }
+    const int ilp64 = atoi(argv[3]), reps = atoi(argv[5]);
+    const double seconds = atof(argv[6]);
+    pm_ws_fn ws = is_pm ? (pm_ws_fn)dlsym(lib, "pm_gemm_workspace_size_f32") : NULL;
+    if (is_pm) ((int (*)(int))dlsym(lib, "pm_set_num_threads"))(atoi(argv[4]));
+    long m, n, k; int ta, tb;
+    while (scanf("%ld %ld %ld %d %d", &m, &n, &k, &ta, &tb) == 5) {
+        float *a = malloc(4 * m * k), *b = malloc(4 * k * n), *c = malloc(4 * m * n);
+        for (long i = 0; i < m * k; i++) a[i] = (float)((i % 13) - 6) / 7;
+        for (long i = 0; i < k * n; i++) b[i] = (float)((i % 11) - 5) / 5;
+        const int64_t nw = is_pm ? ws(m, n, k) : 0;
+        void *w = is_pm ? malloc(nw + 64) : NULL;
+        const long lda = ta ? m : k, ldb = tb ? k : n;
+        double t, times[64];
+        long inner = 1;
+        for (int r = -1; r < reps && r < 64; r++) {  /* r = -1: warm-up, sizes the inner loop */
+            t = now();
+            for (long i = 0; i < inner; i++) {
+                if (is_pm) ((pm_fn)fn)(ta, tb, m, n, k, 1.f, a, lda, b, ldb, 0.f, c, n, w, nw);
+                else if (ilp64) ((blas64_fn)fn)(101, ta ? 112 : 111, tb ? 112 : 111, m, n, k, 1.f, a, lda, b, ldb, 0.f, c, n);
+                else ((blas32_fn)fn)(101, ta ? 112 : 111, tb ? 112 : 111, m, n, k, 1.f, a, lda, b, ldb, 0.f, c, n);
+            }
+            t = (now() - t) / inner;
+            if (r < 0) inner = seconds / t > 1 ? (long)(seconds / t) : 1;
+            else times[r] = t;
+        }
+        qsort(times, reps, sizeof times[0], cmp);
+        printf("%.9g\n", times[reps / 2]);
+        fflush(stdout);
+        free(a); free(b); free(c); free(w);
+    }
+    return 0;
+}
+"""
+
+
+def numpy_blas() -> tuple:
+    """(path, cblas sgemm symbol, ilp64) of the BLAS numpy's matmul calls, or None."""
+    import ctypes
+
+    import numpy as np
+    a = np.ones((64, 64), np.float32)
+    np.matmul(a, a)  # loads it, if numpy loads it lazily
+    with open("/proc/self/maps") as f:
+        paths = sorted({line.split()[-1] for line in f if "blas" in line.lower() and ".so" in line})
+    for path in paths:
+        lib = ctypes.CDLL(path)
+        for symbol, ilp64 in (("scipy_cblas_sgemm64_", 1), ("cblas_sgemm64_", 1),
+                              ("scipy_cblas_sgemm", 0), ("cblas_sgemm", 0)):
+            if hasattr(lib, symbol):
+                return path, symbol, ilp64
+    return None
+
+
+def compile_c_timer(tmp: str) -> str | None:
+    """Build the C timing loop; its path, or None without a C compiler."""
+    cc = shlex.split(os.environ.get("CC") or sysconfig.get_config_var("CC") or "cc")
+    src, exe = pathlib.Path(tmp, "gemm_timer.c"), pathlib.Path(tmp, "gemm_timer")
+    src.write_text(C_TIMER)
+    try:
+        subprocess.run(cc + ["-O2", str(src), "-o", str(exe), "-ldl"], check=True, capture_output=True)
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return str(exe)
+
+
+def measure_in_c(timer: str, library: str, threads: int, rows: list, reps: int,
+                 round_seconds: float, blas: tuple) -> list:
+    """Median seconds per product, timed by the C loop in its own process."""
+    import pymodel._C
+    env = dict(os.environ, OPENBLAS_NUM_THREADS=str(threads), OMP_NUM_THREADS=str(threads))
+    if library == "pymodel":
+        # the policy `import pymodel` sets (the C loop loads the core without Python)
+        env.setdefault("OMP_WAIT_POLICY", "passive")
+        args = [pymodel._C.__file__, "pm", "0"]
+    else:
+        args = [blas[0], blas[1], str(blas[2])]
+    spec = "".join(f"{m} {n} {k} {int(ta)} {int(tb)}\n" for _label, m, n, k, ta, tb in rows)
+    res = subprocess.run([timer, *args, str(threads), str(min(reps, 64)), str(round_seconds)],
+                         input=spec, env=env, capture_output=True, text=True, check=True)
+    return [float(v) for v in res.stdout.split()]
+
+
 # ------------------------------------------------------------------- peak
 
 CLOCK_PROBE = r"""
@@ -175,6 +290,21 @@ def fp32_flops_per_cycle(variant: str) -> tuple:
 
 # -------------------------------------------------------------------- main
 
+def print_table(rows: list, threads: list, results: dict, prefix: str, peer: str) -> None:
+    """GFLOP/s of pymodel and the peer, and their ratio, per product and thread count."""
+    head = f"{'product':<26}{'m x k @ k x n':>20}"
+    for t in threads:
+        head += f" | {t} thr: {'pymodel':>8} {peer:>8} {'ratio':>6}"
+    print(head + "\n" + "-" * len(head))
+    for i, (label, m, n, k, _ta, _tb) in enumerate(rows):
+        flops = 2.0 * m * n * k
+        line = f"{label:<26}{f'{m}x{k} @ {k}x{n}':>20}"
+        for t in threads:
+            p, q = results[prefix + "pymodel", t][i], results[prefix + "numpy", t][i]
+            line += f" | {'':6}{flops / p / 1e9:>8.1f} {flops / q / 1e9:>8.1f} {q / p:>5.2f}x"
+        print(line)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="few small shapes, 3 repetitions (CI)")
@@ -186,6 +316,8 @@ def main() -> None:
     ap.add_argument("--only", default=None, help="only the rows whose label matches this regex")
     ap.add_argument("--cpu-time", action="store_true",
                     help="time 1-thread runs by thread CPU time (steadier on a busy machine)")
+    ap.add_argument("--from-c", action="store_true",
+                    help="also time pm_gemm_f32 against numpy's own cblas_sgemm from a C loop")
     ap.add_argument("--worker", choices=["numpy", "pymodel"], help=argparse.SUPPRESS)
     ap.add_argument("--rows", help=argparse.SUPPRESS)
     ap.add_argument("--round-seconds", type=float, default=None, help=argparse.SUPPRESS)
@@ -211,26 +343,31 @@ def main() -> None:
           f"load average {os.getloadavg()[0]:.2f}, median of {reps} repetitions x {rounds} rounds, "
           + ("1-thread runs by thread CPU time, others wall clock" if args.cpu_time
              else "wall clock (other load slows both libraries)"))
+    timer = blas = None
+    tmp = tempfile.TemporaryDirectory()
+    if args.from_c:
+        blas = numpy_blas()
+        timer = compile_c_timer(tmp.name) if blas else None
+        if timer is None:
+            print("note: --from-c skipped: " + ("no C compiler" if blas else "numpy's BLAS not found"))
     runs = {}
     for _ in range(rounds):
         for t in threads:
             for lib in ("pymodel", "numpy"):
                 runs.setdefault((lib, t), []).append(measure(lib, t, rows, reps, args.cpu_time, round_seconds))
+                if timer:
+                    runs.setdefault(("C " + lib, t), []).append(
+                        measure_in_c(timer, lib, t, rows, reps, round_seconds, blas))
+    tmp.cleanup()
     results = {key: [statistics.median(times) for times in zip(*per_round)] for key, per_round in runs.items()}
 
-    head = f"{'product':<26}{'m x k @ k x n':>20}"
-    for t in threads:
-        head += f" | {t} thr: {'pymodel':>8} {'numpy':>8} {'ratio':>6}"
-    print(head + "\n" + "-" * len(head))
-    for i, (label, m, n, k, ta, tb) in enumerate(rows):
-        flops = 2.0 * m * n * k
-        line = f"{label:<26}{f'{m}x{k} @ {k}x{n}':>20}"
-        for t in threads:
-            p, q = results["pymodel", t][i], results["numpy", t][i]
-            line += f" | {'':6}{flops / p / 1e9:>8.1f} {flops / q / 1e9:>8.1f} {q / p:>5.2f}x"
-        print(line)
+    print_table(rows, threads, results, "", "numpy")
     print("GFLOP/s; ratio = pymodel speed / numpy speed (> 1: pymodel faster); "
           f"load average now {os.getloadavg()[0]:.2f}")
+    if timer:
+        print(f"\nKernels timed in C: pm_gemm_f32 against {blas[1]} of {pathlib.Path(blas[0]).name}")
+        print_table(rows, threads, results, "C ", "OpenBLAS")
+        print("GFLOP/s; ratio = pm_gemm speed / OpenBLAS speed, no Python on either side")
 
     ghz, how = clock_ghz()
     per_cycle, why = fp32_flops_per_cycle(pm.get_variant())

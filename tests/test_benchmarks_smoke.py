@@ -30,3 +30,17 @@ def test_quick_benchmark_prints_mlp_xor_latency_memory_and_gemm_rows():
     memory = next(line for line in lines if line.startswith("fit 8 MB mmap"))
     assert "PASS" in memory and "np.load into memory instead" in memory
     assert "note: torch skipped" in res.stdout and "note: tf-keras skipped" in res.stdout
+
+
+def test_quick_gemm_benchmark_times_the_kernels_from_python_and_from_c():
+    res = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_gemm.py"), "--quick",
+                          "--from-c", "--threads", "1"], capture_output=True, text=True, timeout=300,
+                         cwd=ROOT)
+    assert res.returncode == 0, res.stderr
+    out = res.stdout.split("Kernels timed in C")
+    assert len(out) == 2, res.stdout  # the C table follows the Python one
+    for table in out:
+        rows = [line for line in table.splitlines() if line.startswith("square 64")]
+        assert len(rows) == 1
+        pymodel_gflops, peer_gflops, ratio = rows[0].split("|")[1].split()
+        assert float(pymodel_gflops) > 0 and float(peer_gflops) > 0 and ratio.endswith("x")
