@@ -233,14 +233,19 @@ def test_plan_bind_refuses_data_that_does_not_match_the_plan(monkeypatch):
         compiled.bind(x, y, None, np.arange(len(x), dtype=np.int32))
 
 
-def test_plan_refuses_an_order_out_of_range_in_any_batch_before_taking_a_step():
+def _trained_plan():
+    """(model, its compiled plan at batch size 4, x, y, the weights) after one epoch."""
     np.random.seed(0)
     x, y = _data()
     model = _model()
     model.compile("adam", "categorical_crossentropy")
     model.fit(x, y, batch_size=4, epochs=1, verbose=0)
     compiled = training.compile_step(model._step(4, (5,), (3,)))
-    before = [w.copy() for w in model.get_weights()]
+    return model, compiled, x, y, [w.copy() for w in model.get_weights()]
+
+
+def test_plan_refuses_an_order_out_of_range_in_any_batch_before_taking_a_step():
+    model, compiled, x, y, before = _trained_plan()
     order = np.arange(len(x), dtype=np.int64)
     order[9] = len(x)  # in the third batch; the first two are gathered and valid
     compiled.bind(x, y, None, order)
@@ -419,13 +424,7 @@ def test_ctrl_c_during_epochs_in_one_call_waits_for_their_history(monkeypatch):
 
 
 def test_plan_refuses_an_order_out_of_range_in_any_epoch_before_taking_a_step():
-    np.random.seed(0)
-    x, y = _data()
-    model = _model()
-    model.compile("adam", "categorical_crossentropy")
-    model.fit(x, y, batch_size=4, epochs=1, verbose=0)
-    compiled = training.compile_step(model._step(4, (5,), (3,)))
-    before = [w.copy() for w in model.get_weights()]
+    model, compiled, x, y, before = _trained_plan()
     compiled.bind(x, y, None, np.arange(len(x), dtype=np.int64))
     orders = np.tile(np.arange(len(x), dtype=np.int64), (3, 1))
     orders[2, 5] = -1  # in the last epoch
