@@ -10,6 +10,8 @@ _ensure_core(_sys.modules[__name__])
 from pymodel import (activations, backend, initializers, layers, losses, metrics, models,  # noqa: E402
                      optimizers, regularizers, utils)
 from pymodel._native.gemm import get_num_threads, set_num_threads  # noqa: E402
+from pymodel._native.gemm import get_variant as get_gemm_variant  # noqa: E402
+from pymodel._native.gemm import set_variant as set_gemm_variant  # noqa: E402
 from pymodel.layers import Input  # noqa: E402
 from pymodel.models import Sequential, model_from_json  # noqa: E402
 
@@ -20,4 +22,5 @@ except ImportError:  # pragma: no cover - before that module exists
 
 __all__ = ["activations", "backend", "callbacks", "initializers", "layers", "losses", "metrics",
            "models", "optimizers", "regularizers", "utils", "Sequential", "Input",
-           "model_from_json", "set_num_threads", "get_num_threads", "__version__"]
+           "model_from_json", "set_num_threads", "get_num_threads", "set_gemm_variant",
+           "get_gemm_variant", "__version__"]

@@ -261,6 +261,33 @@ def test_waiting_openmp_threads_sleep_unless_the_user_chose_a_policy(user_policy
         assert line in out.stderr
 
 
+@pytest.mark.parametrize("value,expected,warns", [
+    ("portable", "portable", False),
+    (" AUTO ", None, False),  # None: the best variant of this CPU
+    ("sse9", None, True),
+])
+def test_gemm_variant_is_read_from_the_environment_at_import(value, expected, warns):
+    code = ("import warnings; warnings.simplefilter('always')\n"
+            "import pymodel; print(pymodel.get_gemm_variant())")
+    full_env = dict(os.environ, PYMODEL_GEMM_VARIANT=value)
+    root = pathlib.Path(__file__).resolve().parent.parent
+    full_env["PYTHONPATH"] = os.pathsep.join([str(root), full_env.get("PYTHONPATH", "")])
+    out = subprocess.run([sys.executable, "-c", code], env=full_env, capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == (expected or VARIANTS[-1])
+    assert ("ignoring PYMODEL_GEMM_VARIANT='sse9'" in out.stderr) == warns
+
+
+def test_the_variant_is_chosen_through_the_public_api():
+    import pymodel
+    try:
+        pymodel.set_gemm_variant("portable")
+        assert pymodel.get_gemm_variant() == gemm.get_variant() == "portable"
+    finally:
+        pymodel.set_gemm_variant("auto")
+    assert pymodel.get_gemm_variant() == VARIANTS[-1]
+
+
 def test_portable_variant_is_always_available_and_auto_picks_the_best():
     assert "portable" in VARIANTS
     gemm.set_variant("auto")

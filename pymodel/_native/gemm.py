@@ -1,7 +1,9 @@
 """GEMM binding: c = alpha * op(a) @ op(b) + beta * c, plus thread count and kernel variant.
 
-The thread count starts from the environment, read once at import:
-PYMODEL_NUM_THREADS, else OMP_NUM_THREADS, else all available cores.
+Both start from the environment, read once at import: the thread count from
+PYMODEL_NUM_THREADS, else OMP_NUM_THREADS, else all available cores; the
+micro-kernel from PYMODEL_GEMM_VARIANT ('auto', 'portable', 'avx2' or 'avx512'),
+else the best this CPU runs.
 """
 from __future__ import annotations
 
@@ -211,4 +213,15 @@ def _threads_from_env() -> None:
         return
 
 
+def _variant_from_env() -> None:
+    name = os.environ.get("PYMODEL_GEMM_VARIANT", "").strip().lower()
+    if name:
+        try:
+            set_variant(name)
+        except ValueError as err:
+            warnings.warn(f"ignoring PYMODEL_GEMM_VARIANT={os.environ['PYMODEL_GEMM_VARIANT']!r}: {err}",
+                          RuntimeWarning, stacklevel=2)
+
+
 _threads_from_env()
+_variant_from_env()
