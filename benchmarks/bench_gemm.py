@@ -136,7 +136,10 @@ typedef void (*blas64_fn)(int, int, int, int64_t, int64_t, int64_t, float, const
 typedef void (*blas32_fn)(int, int, int, int, int, int, float, const float *, int,
                           const float *, int, float, float *, int);
 static double now(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return t.tv_sec + 1e-9 * t.tv_nsec; }
-static int cmp(const void *a, const void *b) { double x = *(const double *)a, y = *(const double *)b; return (x > y) - (x < y); }
+static int cmp(const void *a, const void *b) {
+    const double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
 /* argv: library path, symbol ("pm" for pymodel), ilp64, threads, reps, seconds per rep;
    stdin: "m n k trans_a trans_b" lines; stdout: median seconds per call, one line each. */
 int main(int argc, char **argv) {
@@ -164,8 +167,12 @@ int main(int argc, char **argv) {
             t = now();
             for (long i = 0; i < inner; i++) {
                 if (is_pm) ((pm_fn)fn)(ta, tb, m, n, k, 1.f, a, lda, b, ldb, 0.f, c, n, w, nw);
-                else if (ilp64) ((blas64_fn)fn)(101, ta ? 112 : 111, tb ? 112 : 111, m, n, k, 1.f, a, lda, b, ldb, 0.f, c, n);
-                else ((blas32_fn)fn)(101, ta ? 112 : 111, tb ? 112 : 111, m, n, k, 1.f, a, lda, b, ldb, 0.f, c, n);
+                else if (ilp64)  /* CblasRowMajor, CblasNoTrans or CblasTrans */
+                    ((blas64_fn)fn)(101, ta ? 112 : 111, tb ? 112 : 111, m, n, k, 1.f, a, lda, b, ldb,
+                                    0.f, c, n);
+                else
+                    ((blas32_fn)fn)(101, ta ? 112 : 111, tb ? 112 : 111, m, n, k, 1.f, a, lda, b, ldb,
+                                    0.f, c, n);
             }
             t = (now() - t) / inner;
             if (r < 0) inner = seconds / t > 1 ? (long)(seconds / t) : 1;
