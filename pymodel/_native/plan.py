@@ -256,7 +256,6 @@ class TrainingPlan(_Plan):
         n, x, y, w, order = self._args
         check(self._fn(self._p, n, x, y, w, order, b0, nb, lr, self._losses), "pm_plan_train")
 
-
     def train_epochs(self, orders: np.ndarray | None, lr: float, losses: np.ndarray) -> None:
         """Train whole epochs of the bound data in one call, epoch ``e`` in the order ``orders[e]``
         (None: as stored); its batches' losses land in ``losses[e]``, one epoch per row."""
@@ -267,8 +266,9 @@ class TrainingPlan(_Plan):
         if orders is not None:
             _raw(orders, "orders", np.int64, shape=(epochs, n))
         x, y, w = self._args[1:4]
-        check(self._epochs_fn(self._p, n, x, y, w, ffi.NULL if orders is None else ffi.from_buffer(
-            "int64_t *", orders), epochs, lr, ffi.from_buffer("double *", losses)), "pm_plan_train_epochs")
+        orders_ptr = ffi.NULL if orders is None else ffi.from_buffer("int64_t *", orders)
+        check(self._epochs_fn(self._p, n, x, y, w, orders_ptr, epochs, lr,
+                              ffi.from_buffer("double *", losses)), "pm_plan_train_epochs")
 
 
 class ForwardPlan(_Plan):
