@@ -12,6 +12,8 @@ const char *pm_strerror(int status)
         return "workspace too small";
     case PM_EUNSUPPORTED:
         return "unsupported operation";
+    case PM_ENONFINITE:
+        return "input holds NaN or infinity";
     default:
         return "unknown status";
     }

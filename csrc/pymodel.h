@@ -28,7 +28,8 @@ typedef enum pm_status {
     PM_OK = 0,            /* success */
     PM_EINVAL = 1,        /* an argument is out of range (size, stride, label) */
     PM_ENOMEM = 2,        /* a caller-provided workspace is too small */
-    PM_EUNSUPPORTED = 3   /* the kind / option is not implemented */
+    PM_EUNSUPPORTED = 3,  /* the kind / option is not implemented */
+    PM_ENONFINITE = 4     /* an input holds NaN or infinity (where refused) */
 } pm_status;
 
 /* Static, never-NULL text for a status code. */
@@ -515,6 +516,13 @@ int pm_plan_predict_f32(const pm_plan *p, int64_t n, const float *x,
                         int training, float *y);
 int pm_plan_predict_f64(const pm_plan *p, int64_t n, const double *x,
                         int training, double *y);
+
+/* pm_plan_predict_*, but PM_ENONFINITE, with nothing written, when x holds
+ * NaN or infinity: the input check of a predict, in the pass that runs it. */
+int pm_plan_predict_finite_f32(const pm_plan *p, int64_t n, const float *x,
+                               int training, float *y);
+int pm_plan_predict_finite_f64(const pm_plan *p, int64_t n, const double *x,
+                               int training, double *y);
 
 /* *out = sum_i v[i] w[i] in double, left to right (w NULL: all ones): the
  * batch loss total, shared by the plan and the Python loop. */

@@ -25,8 +25,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from pymodel import backend, interrupts, streaming
+from pymodel import backend, interrupts, streaming, validation
 from pymodel import metrics as metrics_mod
+from pymodel._native import NonFiniteError
 from pymodel._native import plan as native_plan
 
 # tf-keras computes these losses from the logits whenever the output comes from a
@@ -658,11 +659,13 @@ def test_loop(model, x, y, w, *, batch_size, callbacks) -> dict:
     return logs
 
 
-def predict_loop(model, x, *, batch_size, callbacks) -> np.ndarray:
+def predict_loop(model, x, *, batch_size, callbacks, finite: bool = True) -> np.ndarray:
     """Inference over ``x`` in batches, written into one preallocated output array.
 
     With a compiled forward (:func:`compile_forward`) and no callback doing
     anything on the predict hooks, all the batches run in one C call.
+    ``finite``: ``x`` is known to be finite; else it is checked (before any
+    hook), in that C call when there is one.
     """
     n = x.shape[0]
     plan = model._plan(min(batch_size, max(n, 1)), x.shape[1:])
@@ -670,7 +673,9 @@ def predict_loop(model, x, *, batch_size, callbacks) -> np.ndarray:
     # a memory-mapped x is read through its file (see pymodel.streaming)
     rows = x if isinstance(x, streaming.Rows) else streaming.open_rows(x, plan.dtype)
     if fast is not None and rows is None and not _observed(callbacks, _PREDICT_HOOKS):
-        return fast.run(x, training=False)
+        return fast.run(x, training=False, finite_only=not finite)
+    if not finite:
+        validation.check_finite("x", x)
     result = np.empty((n,) + plan.shapes[-1], plan.dtype)
     buf = None if rows is None else np.empty((plan.capacity,) + x.shape[1:], plan.dtype)
     callbacks.on_predict_begin()
@@ -699,11 +704,20 @@ class CompiledForward:
     def __init__(self, fplan, out_shape: tuple, dtype, trains: bool):
         self.fplan, self.out_shape, self.dtype, self.trains = fplan, out_shape, dtype, trains
 
-    def run(self, x: np.ndarray, training: bool, out: np.ndarray | None = None) -> np.ndarray:
-        """The outputs for ``x`` (all its samples), in ``out`` or a new array."""
+    def run(self, x: np.ndarray, training: bool, out: np.ndarray | None = None,
+            finite_only: bool = False) -> np.ndarray:
+        """The outputs for ``x`` (all its samples), in ``out`` or a new array.
+
+        ``finite_only``: refuse NaN and infinity in ``x`` (ValueError naming the first one),
+        checked in the C call itself.
+        """
         if out is None:
             out = np.empty((x.shape[0],) + self.out_shape, self.dtype)
-        return self.fplan.run(x, out, training)
+        try:
+            return self.fplan.run(x, out, training, finite_only)
+        except NonFiniteError:
+            validation.check_finite("x", x)  # raises, naming the first bad value
+            raise
 
 
 def _forward_refs(layer) -> tuple:

@@ -173,6 +173,47 @@ def test_bad_inputs_raise_the_full_checks_errors(x, error):
             run()
 
 
+class _Begun(keras.callbacks.Callback):
+    def on_predict_begin(self, logs=None):
+        raise AssertionError("a hook ran before the input check")
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("bad", [np.nan, -np.inf])
+@pytest.mark.parametrize("compiled", [True, False])
+def test_a_bad_value_anywhere_in_a_large_input_is_refused_before_any_output(dtype, bad, compiled,
+                                                                           monkeypatch):
+    (model, _), shape = _pair("mlp", dtype)
+    x = _x(1000, shape, dtype)
+    x[999, 19] = bad
+    if not compiled:
+        monkeypatch.setattr(training, "compile_forward", lambda plan: None)
+    error = f"contains {bad} at index \\[999, 19\\]"
+    for run in (lambda: model.predict(x, verbose=0), lambda: model(x),
+                lambda: model.predict(x, verbose=0, batch_size=64, callbacks=[_Begun()])):
+        with pytest.raises(ValueError, match=error):
+            run()
+
+
+def test_forward_plan_refuses_non_finite_inputs_in_c_and_writes_nothing():
+    from pymodel._native import NonFiniteError
+    (model, _), shape = _pair("seed", "float64")
+    x = _x(7, shape, "float64")
+    model(x)
+    fplan = _compiled(model, 7, shape).fplan
+    y = np.full((7, 1), 5.0)
+    assert np.array_equal(fplan.run(x, y, finite_only=True), model(x))
+    for i in (0, 13):
+        bad = x.copy()
+        bad.flat[i] = np.inf
+        y[:] = 5.0
+        with pytest.raises(NonFiniteError, match="NaN or infinity"):
+            fplan.run(bad, y, finite_only=True)
+        assert (y == 5.0).all()
+        fplan.run(bad, y)  # unchecked: runs
+        assert not (y == 5.0).any()
+
+
 def test_inputs_outside_the_shortcut_are_converted_as_before():
     (model, _), shape = _pair("seed", "float32")
     x = _x(5, shape, "float64")

@@ -13,7 +13,7 @@ import numpy as np
 from pymodel._C import ffi, lib
 
 __all__ = [
-    "ffi", "lib", "KernelError", "SUFFIX", "CTYPE", "suffix", "check",
+    "ffi", "lib", "KernelError", "NonFiniteError", "SUFFIX", "CTYPE", "suffix", "check",
     "kernel", "require", "ptr", "out_ptr", "nullable_ptr", "check_no_overlap",
 ]
 
@@ -24,6 +24,10 @@ CTYPE = {np.dtype(np.float32): "float *", np.dtype(np.float64): "double *"}
 
 class KernelError(ValueError):
     """A C kernel refused its arguments (the status text says why)."""
+
+
+class NonFiniteError(KernelError):
+    """A C kernel found NaN or infinity in an input that must be finite."""
 
 
 def suffix(dtype) -> str:
@@ -48,6 +52,8 @@ def check(status: int, what: str) -> None:
     text = ffi.string(lib.pm_strerror(status)).decode()
     if status == lib.PM_ENOMEM:
         raise MemoryError(f"{what}: {text}")
+    if status == lib.PM_ENONFINITE:
+        raise NonFiniteError(f"{what}: {text}")
     raise KernelError(f"{what}: {text} (status {status})")
 
 

@@ -309,10 +309,16 @@ class ForwardPlan(_Plan):
         p.capacity, p.x_size, p.out_rows, p.out_cols = capacity, x_size, 1, size
         self.x_size, self.y_size = x_size, size
         self._fn = kernel("plan_predict", self.dtype)
+        self._finite_fn = kernel("plan_predict_finite", self.dtype)
         self._ctype = CTYPE[self.dtype]
 
-    def run(self, x: np.ndarray, y: np.ndarray, training: bool = False) -> np.ndarray:
-        """Write into ``y`` the outputs for the samples ``x`` (dropout only when ``training``)."""
+    def run(self, x: np.ndarray, y: np.ndarray, training: bool = False,
+            finite_only: bool = False) -> np.ndarray:
+        """Write into ``y`` the outputs for the samples ``x`` (dropout only when ``training``).
+
+        ``finite_only``: NonFiniteError, with ``y`` untouched, when ``x`` holds NaN or
+        infinity (checked in C, in the call that runs the layers).
+        """
         dtype = self.dtype
         n = x.shape[0] if isinstance(x, np.ndarray) and x.ndim else -1
         if (not isinstance(x, np.ndarray) or x.dtype != dtype or not x.flags.c_contiguous
@@ -327,6 +333,7 @@ class ForwardPlan(_Plan):
         if np.may_share_memory(x, y):
             raise ValueError("y must not overlap x")
         ctype = self._ctype
-        check(self._fn(self._p, n, ffi.from_buffer(ctype, x), int(bool(training)),
-                       ffi.from_buffer(ctype, y, require_writable=True)), "pm_plan_predict")
+        check((self._finite_fn if finite_only else self._fn)(
+            self._p, n, ffi.from_buffer(ctype, x), int(bool(training)),
+            ffi.from_buffer(ctype, y, require_writable=True)), "pm_plan_predict")
         return y

@@ -654,43 +654,47 @@ class Sequential:
                 max_queue_size=10, workers=1, use_multiprocessing=False) -> np.ndarray:
         """Outputs for ``x`` in inference mode (Dropout off), in the model dtype."""
         batch_size = validation.positive_int("batch_size", batch_size, default=32)
-        x = self._predict_inputs(x, stream=True)
+        x, finite = self._predict_inputs(x, stream=True)
         if steps is not None:
             batch_size = math.ceil(x.shape[0] / validation.positive_int("steps", steps))
         verbose = training.resolve_verbose(verbose)
         n_steps = math.ceil(x.shape[0] / batch_size)
         cbs = training._callback_list(self, callbacks, verbose, 1, n_steps)
-        return training.predict_loop(self, x, batch_size=batch_size, callbacks=cbs)
+        return training.predict_loop(self, x, batch_size=batch_size, callbacks=cbs, finite=finite)
 
     def __call__(self, inputs, training: bool = False) -> np.ndarray:
         """Run the model on an array (``training=True`` applies Dropout); answers ``.numpy()``."""
-        return backend.as_tensor(self._forward(self._predict_inputs(inputs), bool(training)))
+        return backend.as_tensor(self._forward(*self._predict_inputs(inputs), bool(training)))
 
     def predict_on_batch(self, x) -> np.ndarray:
         return np.asarray(self(x))
 
-    def _predict_inputs(self, x, stream: bool = False):
-        """:meth:`_inputs` (``stream``: as there) with a shortcut for the common case: a
-        finite, C-contiguous ndarray of the model dtype and input shape, given to a built
-        model, is used as it is.
+    def _predict_inputs(self, x, stream: bool = False) -> tuple:
+        """(``x`` as :meth:`_inputs` gives it, whether it is known to be finite), with a
+        shortcut for the common case: a C-contiguous ndarray of the model dtype and input
+        shape, given to a built model, is used as it is, its finiteness left to the forward
+        pass (the compiled one checks it in C, in the same call).
 
-        NOTE: the shortcut costs one or two microseconds, the full checks about ten; anything
-        else (lists, other dtypes, NaN, a wrong shape) takes the full checks, which convert
-        or raise.
+        NOTE: the shortcut costs about a microsecond, the full checks about ten; anything
+        else (lists, other dtypes, a wrong shape) takes the full checks, which convert or
+        raise.
         """
         expected = self._input_shape() if self.built else None
         if (type(x) is np.ndarray and expected is not None and x.ndim == len(expected) > 1
                 and x.shape[0] and x.flags.c_contiguous and x.dtype == self._dtype()
-                and x.shape[1:] == tuple(expected[1:]) and np.isfinite(x).all()):
-            return x
-        return self._inputs(x, stream=stream)
+                and x.shape[1:] == tuple(expected[1:])):
+            return x, False
+        return self._inputs(x, stream=stream), True
 
-    def _forward(self, x: np.ndarray, train: bool) -> np.ndarray:
-        """The outputs for all of ``x`` as one batch: compiled when the layers allow it."""
+    def _forward(self, x: np.ndarray, finite: bool, train: bool) -> np.ndarray:
+        """The outputs for all of ``x`` as one batch: compiled when the layers allow it.
+        ``finite``: ``x`` is known to be finite (else it is checked)."""
         plan = self._plan(max(x.shape[0], 1), x.shape[1:])
         fast = training.compile_forward(plan)
         if fast is not None and (fast.trains or not train):
-            return fast.run(x, train)
+            return fast.run(x, train, finite_only=not finite)
+        if not finite:
+            validation.check_finite("x", x)
         return np.array(plan.forward(x, training=train))
 
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None,
