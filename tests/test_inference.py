@@ -315,3 +315,15 @@ def test_predict_hooks_reach_a_callback_that_answers_them_dynamically():
     model.predict(np.ones((5, 3), np.float32), batch_size=2, verbose=0, callbacks=[Recorder()])
     assert events == ["on_predict_begin"] + ["on_predict_batch_begin", "on_predict_batch_end"] * 3 \
         + ["on_predict_end"]
+
+
+def test_a_history_given_a_predict_hook_of_its_own_still_gets_it():
+    # the History predict adds is answered from its class; one that was given a hook is asked
+    events = []
+    history = keras.callbacks.History()
+    history.on_predict_end = lambda logs=None: events.append("end")
+    model = keras.Sequential([keras.layers.Dense(2, input_dim=3)])
+    model.predict(np.ones((5, 3), np.float32), verbose=0, callbacks=[history])
+    assert events == ["end"]
+    assert training._history_hooks() == {"on_train_begin", "on_epoch_end"}
+
