@@ -206,13 +206,13 @@ def numpy_blas() -> tuple:
     return None
 
 
-def compile_c_timer(tmp: str) -> str | None:
-    """Build the C timing loop; its path, or None without a C compiler."""
+def compile_c(source: str, tmp: str, name: str, *libs: str) -> str | None:
+    """Build the C program ``source`` in ``tmp``; its path, or None without a C compiler."""
     cc = shlex.split(os.environ.get("CC") or sysconfig.get_config_var("CC") or "cc")
-    src, exe = pathlib.Path(tmp, "gemm_timer.c"), pathlib.Path(tmp, "gemm_timer")
-    src.write_text(C_TIMER)
+    src, exe = pathlib.Path(tmp, name + ".c"), pathlib.Path(tmp, name)
+    src.write_text(source)
     try:
-        subprocess.run(cc + ["-O2", str(src), "-o", str(exe), "-ldl"], check=True, capture_output=True)
+        subprocess.run(cc + ["-O2", str(src), "-o", str(exe), *libs], check=True, capture_output=True)
     except (OSError, subprocess.CalledProcessError):
         return None
     return str(exe)
@@ -268,13 +268,11 @@ def _cpuinfo() -> list:
 def clock_ghz() -> tuple:
     """Core clock under load: a chain of dependent integer adds (1 cycle each), else /proc/cpuinfo."""
     if platform.machine() in ("x86_64", "AMD64"):
-        cc = shlex.split(os.environ.get("CC") or sysconfig.get_config_var("CC") or "cc")
         with tempfile.TemporaryDirectory() as tmp:
-            src, exe = pathlib.Path(tmp, "clk.c"), pathlib.Path(tmp, "clk")
-            src.write_text(CLOCK_PROBE)
+            exe = compile_c(CLOCK_PROBE, tmp, "clk")
             try:
-                subprocess.run(cc + ["-O2", str(src), "-o", str(exe)], check=True, capture_output=True)
-                return float(subprocess.run([str(exe)], capture_output=True, text=True, check=True).stdout), "measured"
+                if exe:
+                    return float(subprocess.run([exe], capture_output=True, text=True, check=True).stdout), "measured"
             except (OSError, subprocess.CalledProcessError):
                 pass
     for line in _cpuinfo():
@@ -354,7 +352,7 @@ def main() -> None:
     tmp = tempfile.TemporaryDirectory()
     if args.from_c:
         blas = numpy_blas()
-        timer = compile_c_timer(tmp.name) if blas else None
+        timer = compile_c(C_TIMER, tmp.name, "gemm_timer", "-ldl") if blas else None
         if timer is None:
             print("note: --from-c skipped: " + ("no C compiler" if blas else "numpy's BLAS not found"))
     runs = {}

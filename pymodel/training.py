@@ -386,9 +386,8 @@ def _observed(callbacks, hooks: tuple) -> bool:
     for cb in callbacks:
         # NOTE: the History every fit, evaluate and predict adds is answered from its class
         # (asking it for each hook costs ~2 us of a one-sample predict's ~10)
-        if type(cb) is History and not cb.__dict__.keys() & hooks:
-            if _history_hooks().isdisjoint(hooks):
-                continue
+        if type(cb) is History and not cb.__dict__.keys() & hooks and _history_hooks().isdisjoint(hooks):
+            continue
         for hook in hooks:
             if handles(cb, hook):
                 return True
@@ -579,8 +578,7 @@ def fit_loop(model, x, y, w, *, batch_size, epochs, verbose, callbacks, validati
         cbs.on_epoch_begin(epoch)
         if group and fast.optimizer.constant_learning_rate():
             count = min(group, epochs - epoch)
-            logs = _epochs_in_one_call(fast, cbs, tracker, epoch, count,
-                                       model._generator() if shuffle else None)
+            logs = _epochs_in_one_call(fast, cbs, epoch, count, model._generator() if shuffle else None)
             epoch += count
             continue
         if shuffle:
@@ -614,14 +612,12 @@ def fit_loop(model, x, y, w, *, batch_size, epochs, verbose, callbacks, validati
     return model.history
 
 
-def _epochs_in_one_call(fast: CompiledStep, callbacks, tracker: Tracker, epoch: int, count: int,
-                        generator) -> dict:
+def _epochs_in_one_call(fast: CompiledStep, callbacks, epoch: int, count: int, generator) -> dict:
     """Epochs ``epoch .. epoch+count-1`` (the first one begun) trained in one C call, then
     their hooks (History's records); Ctrl-C waits for both. Returns the last epoch's logs."""
     with interrupts.held():
         for i, loss in enumerate(fast.train_epochs(count, generator)):
             if i:
-                tracker.reset()
                 callbacks.on_epoch_begin(epoch + i)
             logs = {"loss": loss}
             callbacks.on_epoch_end(epoch + i, logs)

@@ -119,8 +119,13 @@ def test_every_variant_matches_numpy_over_the_size_sweep(variant):
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("alpha,beta", [(0.5, 0.0), (-1.5, 2.0), (1.0, 1.0), (2.0, -0.25)])
 def test_alpha_and_beta_scale_product_and_old_c(dtype, alpha, beta):
-    rng = np.random.default_rng(2)
-    for m, n, k in [(3, 4, 5), (37, 41, 300), (70, 33, 9), (37, 10, 700)]:
+    check_alpha_beta(np.random.default_rng(2), [(3, 4, 5), (37, 41, 300), (70, 33, 9), (37, 10, 700)],
+                     dtype, alpha, beta)
+
+
+def check_alpha_beta(rng, sizes, dtype, alpha, beta):
+    """c = alpha op(a) op(b) + beta c, in place, for every size and transposition."""
+    for m, n, k in sizes:
         for ta, tb in TRANS:
             a, b = operands(rng, m, n, k, ta, tb, dtype)
             c0 = rng.uniform(-1, 1, (m, n)).astype(dtype)
@@ -443,14 +448,8 @@ def test_few_row_products_match_numpy_for_every_width(variant):
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_few_row_products_scale_by_alpha_and_beta(variant, dtype):
     gemm.set_variant(variant)
-    rng = np.random.default_rng(12)
-    for m, n, k in [(1, 512, 784), (3, 10, 256), (8, 129, 40), (5, 33, 7)]:
-        for ta, tb in TRANS:
-            a, b = operands(rng, m, n, k, ta, tb, dtype)
-            c0 = rng.uniform(-1, 1, (m, n)).astype(dtype)
-            c = c0.copy()
-            gemm.gemm(a, b, trans_a=ta, trans_b=tb, alpha=-1.5, beta=0.5, c=c)
-            assert_close(c, a, b, ta, tb, -1.5, 0.5, c0)
+    check_alpha_beta(np.random.default_rng(12), [(1, 512, 784), (3, 10, 256), (8, 129, 40), (5, 33, 7)],
+                     dtype, -1.5, 0.5)
 
 
 def test_few_row_products_are_bitwise_identical_for_one_and_two_threads():
