@@ -222,10 +222,10 @@ def measure_in_c(timer: str, library: str, threads: int, rows: list, reps: int,
                  round_seconds: float, blas: tuple) -> list:
     """Median seconds per product, timed by the C loop in its own process."""
     import pymodel._C
+    # (os.environ holds the OpenMP wait settings `import pymodel` made: the C
+    # loop loads the core without Python)
     env = dict(os.environ, OPENBLAS_NUM_THREADS=str(threads), OMP_NUM_THREADS=str(threads))
     if library == "pymodel":
-        # the policy `import pymodel` sets (the C loop loads the core without Python)
-        env.setdefault("OMP_WAIT_POLICY", "passive")
         args = [pymodel._C.__file__, "pm", "0"]
     else:
         args = [blas[0], blas[1], str(blas[2])]

@@ -42,6 +42,17 @@ import sys
 import time
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
+
+
+def _openmp_wait() -> dict:
+    """pymodel's default OpenMP wait settings, read without loading its C core."""
+    spec = importlib.util.spec_from_file_location("_core_loader", ROOT / "pymodel" / "_core_loader.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.OPENMP_WAIT
+
+
+OPENMP_WAIT = _openmp_wait()
 FRAMEWORKS = ("pymodel", "numpy", "torch", "tf")
 TITLES = {"pymodel": "pymodel", "numpy": "numpy", "torch": "torch", "tf": "tf-keras"}
 MLP = (784, 512, 256, 10)
@@ -250,11 +261,12 @@ def worker_env(framework: str, threads: int) -> dict:
     """The environment of a worker subprocess: ``threads`` pinned for every runtime."""
     env = dict(os.environ)
     blas = "1" if framework == "pymodel" else str(threads)
-    # OMP_WAIT_POLICY: the policy pymodel defaults to, for every OpenMP runtime (torch's
-    # too), so that no one's threads spin on cores a busy machine needs elsewhere.
     env.update(OMP_NUM_THREADS=blas, MKL_NUM_THREADS=blas, OPENBLAS_NUM_THREADS=blas,
                PYMODEL_NUM_THREADS=str(threads), TF_USE_LEGACY_KERAS="1",
-               TF_CPP_MIN_LOG_LEVEL="3", OMP_WAIT_POLICY="passive")
+               TF_CPP_MIN_LOG_LEVEL="3")
+    # How idle OpenMP threads wait: what pymodel defaults to, for every OpenMP
+    # runtime (torch's GNU OpenMP too).
+    env.update(OPENMP_WAIT)
     if framework == "numpy":  # these slow NumPy's OpenBLAS on some processors here
         env.pop("OPENBLAS_CORETYPE", None)
         env.pop("OPENBLAS_L2_SIZE", None)
@@ -440,8 +452,8 @@ def main(argv=None) -> None:
             f"{_ratio(mine, values.get(fw, nan)) if higher else _ratio(values.get(fw, nan), mine):>{w}}"
             for fw, w in (("numpy", 8), ("torch", 9), ("tf", 9)))
         print(f"{task:<30}{t:>4}{unit:>10} | {cells} | {ratios} | {note}")
-    print(f"MLP epochs of {samples} samples ({min(samples, 2048)} for NumPy); "
-          "all subprocesses run with OMP_WAIT_POLICY=passive")
+    print(f"MLP epochs of {samples} samples ({min(samples, 2048)} for NumPy); all subprocesses run with "
+          + " ".join(f"{k}={v}" for k, v in OPENMP_WAIT.items()))
     print("vs X = how many times faster pymodel is than X (speed ratio; for ms, X's time / "
           "pymodel's); '-': not run")
     for note in notes:

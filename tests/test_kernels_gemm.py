@@ -248,18 +248,19 @@ def test_thread_count_is_read_from_the_environment_at_import(env, expected):
 
 
 @pytest.mark.skipif(not OPENMP, reason="built without OpenMP: there is no wait policy")
-@pytest.mark.parametrize("user_policy,expected", [
-    (None, ["OMP_WAIT_POLICY = 'PASSIVE'", "GOMP_SPINCOUNT = '0'"]),  # unset: 300000 spins
-    ("active", ["OMP_WAIT_POLICY = 'ACTIVE'"]),
+@pytest.mark.parametrize("user_env,expected", [
+    ({}, ["OMP_WAIT_POLICY = 'PASSIVE'", "GOMP_SPINCOUNT = '300'"]),  # unset: 300000 spins
+    ({"OMP_WAIT_POLICY": "active"}, ["OMP_WAIT_POLICY = 'ACTIVE'", "GOMP_SPINCOUNT = '30000000000'"]),
+    ({"OMP_WAIT_POLICY": "passive"}, ["OMP_WAIT_POLICY = 'PASSIVE'", "GOMP_SPINCOUNT = '0'"]),
+    ({"GOMP_SPINCOUNT": "5"}, ["GOMP_SPINCOUNT = '5'"]),
 ])
-def test_waiting_openmp_threads_sleep_unless_the_user_chose_a_policy(user_policy, expected):
+def test_waiting_openmp_threads_spin_briefly_unless_the_user_chose_a_policy(user_env, expected):
     # GNU OpenMP reads the policy once, when the core loads: `import pymodel`
     # must set its default before that, and OMP_DISPLAY_ENV shows what took.
     full_env = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")}
     root = pathlib.Path(__file__).resolve().parent.parent
     full_env.update(OMP_DISPLAY_ENV="verbose", PYTHONPATH=os.pathsep.join([str(root), full_env.get("PYTHONPATH", "")]))
-    if user_policy:
-        full_env["OMP_WAIT_POLICY"] = user_policy
+    full_env.update(user_env)
     out = subprocess.run([sys.executable, "-c", "import pymodel"], env=full_env, capture_output=True,
                          text=True, check=True)
     for line in expected:
