@@ -247,6 +247,24 @@ def test_thread_count_is_read_from_the_environment_at_import(env, expected):
     assert int(out.stdout) == (expected if OPENMP else 1)
 
 
+@pytest.mark.parametrize("value,why", [
+    ("abc", "not an integer"),
+    ("1e3", "not an integer"),
+    ("99999999999", "32-bit thread count"),
+])
+def test_a_bad_thread_count_in_the_environment_is_ignored_with_the_reason(value, why):
+    code = "import warnings; warnings.simplefilter('always')\nimport pymodel; print(pymodel.get_num_threads())"
+    full_env = {k: v for k, v in os.environ.items() if k not in ("PYMODEL_NUM_THREADS", "OMP_NUM_THREADS")}
+    root = pathlib.Path(__file__).resolve().parent.parent
+    full_env["PYTHONPATH"] = os.pathsep.join([str(root), full_env.get("PYTHONPATH", "")])
+    default = subprocess.run([sys.executable, "-c", code], env=full_env, capture_output=True, text=True, check=True)
+    out = subprocess.run([sys.executable, "-c", code], env=dict(full_env, PYMODEL_NUM_THREADS=value),
+                         capture_output=True, text=True, check=True)
+    assert f"ignoring PYMODEL_NUM_THREADS={value!r}" in out.stderr and why in out.stderr
+    assert "ignoring" not in default.stderr
+    assert int(out.stdout) == int(default.stdout)
+
+
 @pytest.mark.skipif(not OPENMP, reason="built without OpenMP: there is no wait policy")
 @pytest.mark.parametrize("user_env,expected", [
     ({}, ["OMP_WAIT_POLICY = 'PASSIVE'", "GOMP_SPINCOUNT = '300'"]),  # unset: 300000 spins

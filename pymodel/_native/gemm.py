@@ -208,8 +208,9 @@ def _threads_from_env() -> None:
             continue
         try:
             set_num_threads(int(value))
-        except ValueError:
-            warnings.warn(f"ignoring {var}={os.environ[var]!r}: not an integer", RuntimeWarning, stacklevel=2)
+        except ValueError as err:
+            why = err if value.lstrip("+-").isdigit() else "not an integer"
+            warnings.warn(f"ignoring {var}={os.environ[var]!r}: {why}", RuntimeWarning, stacklevel=2)
         return
 
 
