@@ -79,13 +79,19 @@ def gemm(a: np.ndarray, b: np.ndarray, *, trans_a: bool = False, trans_b: bool =
     """
     # Small products cost about as much to check as to compute, so the common
     # case (2-D C-contiguous arrays of one float dtype) is recognised with a
-    # few identity tests, and what C re-checks anyway (workspace size,
-    # overlap) is left to it; anything else takes the full checks, which
-    # raise the errors.
+    # few identity tests, and what C or cffi re-checks anyway (workspace size,
+    # overlap; C-contiguity, which from_buffer demands) is left to them;
+    # anything else takes the full checks, which raise the errors.
     entry = _GEMM.get(a.dtype) if type(a) is _ND and type(b) is _ND and b.dtype is a.dtype else None
-    if entry is None or a.ndim != 2 or b.ndim != 2 or not (a.flags.c_contiguous and b.flags.c_contiguous):
+    if entry is None or a.ndim != 2 or b.ndim != 2:
         entry = _checked_entry(a, b)
     fn, ctype = entry
+    try:
+        pa = ffi.from_buffer(ctype, a)
+        pb = ffi.from_buffer(ctype, b)
+    except ValueError:  # not C-contiguous
+        _checked_entry(a, b)
+        raise
     ra, ca = a.shape
     rb, cb = b.shape
     m, k = (ca, ra) if trans_a else (ra, ca)
@@ -103,7 +109,10 @@ def gemm(a: np.ndarray, b: np.ndarray, *, trans_a: bool = False, trans_b: bool =
     if work is None:
         # This thread's buffer (the call releases the GIL, so threads must
         # not share one); grown below when a product needs more.
-        _buf, pw, nw = getattr(_local, "work", _NO_WORK)
+        try:
+            _buf, pw, nw = _local.work
+        except AttributeError:
+            _buf, pw, nw = _NO_WORK
     else:
         # The caller's workspace, meant to be reused: its pointer is kept
         # with a reference to it (which also stops an in-place resize).
@@ -114,10 +123,10 @@ def gemm(a: np.ndarray, b: np.ndarray, *, trans_a: bool = False, trans_b: bool =
             pw = ffi.from_buffer(work)  # writable: checked above
             _local.user_work = (work, pw)
         nw = work.nbytes
-    args = (1 if trans_a else 0, 1 if trans_b else 0, m, n, k, alpha, ffi.from_buffer(ctype, a), ca or 1,
-            ffi.from_buffer(ctype, b), cb or 1, beta, ffi.from_buffer(ctype, c), n or 1)
-    status = fn(*args, pw, nw)
+    ta, tb = (1 if trans_a else 0), (1 if trans_b else 0)
+    status = fn(ta, tb, m, n, k, alpha, pa, ca or 1, pb, cb or 1, beta, ffi.from_buffer(ctype, c), n or 1, pw, nw)
     if status != _OK:
+        args = (ta, tb, m, n, k, alpha, pa, ca or 1, pb, cb or 1, beta, ffi.from_buffer(ctype, c), n or 1)
         _on_error(status, fn, args, a, b, c, work)
     return c
 
