@@ -1,6 +1,5 @@
 """pm_gemm against a NumPy float64 reference: size sweep across every block edge, all transposes, all variants."""
 import os
-import pathlib
 import signal
 import subprocess
 import sys
@@ -8,6 +7,7 @@ import time
 
 import numpy as np
 import pytest
+from pymodel_process import pymodel_env
 
 from pymodel._native import ffi, gemm, lib
 
@@ -234,16 +234,25 @@ def test_thread_count_round_trips_and_zero_restores_the_default():
     assert gemm.get_num_threads() == default
 
 
+def run_child(code: str, drop: tuple = (), **env) -> subprocess.CompletedProcess:
+    """``python -c code`` on this build of pymodel, with ``drop`` removed from the environment and
+    ``env`` set (what the core reads when it loads); it must exit cleanly."""
+    full_env = {k: v for k, v in pymodel_env().items() if k not in drop}
+    full_env.update(env)
+    return subprocess.run([sys.executable, "-c", code], env=full_env, capture_output=True, text=True,
+                          check=True)
+
+
+THREAD_VARS = ("PYMODEL_NUM_THREADS", "OMP_NUM_THREADS")
+WARNINGS_ON = "import warnings; warnings.simplefilter('always')\n"
+
+
 @pytest.mark.parametrize("env,expected", [
     ({"PYMODEL_NUM_THREADS": "3", "OMP_NUM_THREADS": "5"}, 3),
     ({"OMP_NUM_THREADS": "5,2"}, 5),
 ])
 def test_thread_count_is_read_from_the_environment_at_import(env, expected):
-    code = "from pymodel._native import gemm; print(gemm.get_num_threads())"
-    full_env = {k: v for k, v in os.environ.items() if k not in ("PYMODEL_NUM_THREADS", "OMP_NUM_THREADS")}
-    root = pathlib.Path(__file__).resolve().parent.parent
-    full_env.update(env, PYTHONPATH=os.pathsep.join([str(root), full_env.get("PYTHONPATH", "")]))
-    out = subprocess.run([sys.executable, "-c", code], env=full_env, capture_output=True, text=True, check=True)
+    out = run_child("from pymodel._native import gemm; print(gemm.get_num_threads())", THREAD_VARS, **env)
     assert int(out.stdout) == (expected if OPENMP else 1)
 
 
@@ -253,13 +262,9 @@ def test_thread_count_is_read_from_the_environment_at_import(env, expected):
     ("99999999999", "32-bit thread count"),
 ])
 def test_a_bad_thread_count_in_the_environment_is_ignored_with_the_reason(value, why):
-    code = "import warnings; warnings.simplefilter('always')\nimport pymodel; print(pymodel.get_num_threads())"
-    full_env = {k: v for k, v in os.environ.items() if k not in ("PYMODEL_NUM_THREADS", "OMP_NUM_THREADS")}
-    root = pathlib.Path(__file__).resolve().parent.parent
-    full_env["PYTHONPATH"] = os.pathsep.join([str(root), full_env.get("PYTHONPATH", "")])
-    default = subprocess.run([sys.executable, "-c", code], env=full_env, capture_output=True, text=True, check=True)
-    out = subprocess.run([sys.executable, "-c", code], env=dict(full_env, PYMODEL_NUM_THREADS=value),
-                         capture_output=True, text=True, check=True)
+    code = WARNINGS_ON + "import pymodel; print(pymodel.get_num_threads())"
+    default = run_child(code, THREAD_VARS)
+    out = run_child(code, THREAD_VARS, PYMODEL_NUM_THREADS=value)
     assert f"ignoring PYMODEL_NUM_THREADS={value!r}" in out.stderr and why in out.stderr
     assert "ignoring" not in default.stderr
     assert int(out.stdout) == int(default.stdout)
@@ -267,7 +272,7 @@ def test_a_bad_thread_count_in_the_environment_is_ignored_with_the_reason(value,
 
 @pytest.mark.skipif(not OPENMP, reason="built without OpenMP: there is no wait policy")
 @pytest.mark.parametrize("user_env,expected", [
-    ({}, ["OMP_WAIT_POLICY = 'PASSIVE'", "GOMP_SPINCOUNT = '300'"]),  # unset: 300000 spins
+    ({}, ["OMP_WAIT_POLICY = 'PASSIVE'", "GOMP_SPINCOUNT = '300'"]),  # OpenMP's own: 300000
     ({"OMP_WAIT_POLICY": "active"}, ["OMP_WAIT_POLICY = 'ACTIVE'", "GOMP_SPINCOUNT = '30000000000'"]),
     ({"OMP_WAIT_POLICY": "passive"}, ["OMP_WAIT_POLICY = 'PASSIVE'", "GOMP_SPINCOUNT = '0'"]),
     ({"GOMP_SPINCOUNT": "5"}, ["GOMP_SPINCOUNT = '5'"]),
@@ -275,12 +280,8 @@ def test_a_bad_thread_count_in_the_environment_is_ignored_with_the_reason(value,
 def test_waiting_openmp_threads_spin_briefly_unless_the_user_chose_a_policy(user_env, expected):
     # GNU OpenMP reads the policy once, when the core loads: `import pymodel`
     # must set its default before that, and OMP_DISPLAY_ENV shows what took.
-    full_env = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")}
-    root = pathlib.Path(__file__).resolve().parent.parent
-    full_env.update(OMP_DISPLAY_ENV="verbose", PYTHONPATH=os.pathsep.join([str(root), full_env.get("PYTHONPATH", "")]))
-    full_env.update(user_env)
-    out = subprocess.run([sys.executable, "-c", "import pymodel"], env=full_env, capture_output=True,
-                         text=True, check=True)
+    out = run_child("import pymodel", ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT"), OMP_DISPLAY_ENV="verbose",
+                    **user_env)
     for line in expected:
         assert line in out.stderr
 
@@ -291,13 +292,8 @@ def test_waiting_openmp_threads_spin_briefly_unless_the_user_chose_a_policy(user
     ("sse9", None, True),
 ])
 def test_gemm_variant_is_read_from_the_environment_at_import(value, expected, warns):
-    code = ("import warnings; warnings.simplefilter('always')\n"
-            "import pymodel; print(pymodel.get_gemm_variant())")
-    full_env = dict(os.environ, PYMODEL_GEMM_VARIANT=value)
-    root = pathlib.Path(__file__).resolve().parent.parent
-    full_env["PYTHONPATH"] = os.pathsep.join([str(root), full_env.get("PYTHONPATH", "")])
-    out = subprocess.run([sys.executable, "-c", code], env=full_env, capture_output=True, text=True,
-                         check=True)
+    out = run_child(WARNINGS_ON + "import pymodel; print(pymodel.get_gemm_variant())",
+                    PYMODEL_GEMM_VARIANT=value)
     assert out.stdout.strip() == (expected or VARIANTS[-1])
     assert ("ignoring PYMODEL_GEMM_VARIANT='sse9'" in out.stderr) == warns
 
