@@ -481,6 +481,29 @@ def test_few_row_products_are_bitwise_identical_for_one_and_two_threads():
                     same_for_one_and_two_threads(a, b, ta, tb)
 
 
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_one_row_products_of_a_big_b_equal_the_first_row_of_a_two_row_one(variant, dtype):
+    """One row against a B past L2 streams B's rows into an L1 buffer; each
+    element is still the chain of FMAs of the register-tile kernels, so it
+    must be bitwise the first row of the two-row product (not for the
+    portable variant, which has one loop for both). Sizes cross the buffer's
+    4096 columns, a masked last vector and sums of 4p + 1, 2 and 3 terms."""
+    gemm.set_variant(variant)
+    rng = np.random.default_rng(14)
+    for n, k in [(515, 1031), (4100, 33), (4096 + 16, 18), (300, 303)]:
+        a = rng.uniform(-1, 1, (2, k)).astype(dtype)
+        b = rng.uniform(-1, 1, (k, n)).astype(dtype)
+        one = gemm.gemm(a[:1].copy(), b)
+        assert_close(one, a[:1], b, False, False)
+        if variant != "portable":
+            assert one.tobytes() == gemm.gemm(a, b)[:1].tobytes()
+        c0 = rng.uniform(-1, 1, (1, n)).astype(dtype)
+        c = c0.copy()
+        gemm.gemm(a[:1].copy(), b, alpha=-1.5, beta=0.5, c=c)
+        assert_close(c, a[:1], b, False, False, -1.5, 0.5, c0)
+
+
 def test_c_gemm_disjoint_refuses_only_operands_whose_spans_meet():
     buf = ffi.new("float[]", 64)
     work = ffi.new("char[]", 1 << 16)
