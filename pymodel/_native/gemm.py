@@ -42,11 +42,17 @@ _ENOMEM = lib.PM_ENOMEM
 _EINVAL = lib.PM_EINVAL
 _ND = np.ndarray
 _U8 = np.dtype(np.uint8)
-#: Per Python thread: (buffer, pointer, bytes) of the workspace gemm reuses when given none,
-#: and (array, pointer) of the last workspace a caller passed.
-_local = threading.local()
-_NO_WORK = (None, ffi.NULL, 0)
-_NO_USER_WORK = (None, ffi.NULL)
+
+
+class _PerThread(threading.local):
+    """Per Python thread: (buffer, pointer, bytes) of the workspace gemm reuses when given none,
+    and (array, pointer) of the last workspace a caller passed; class defaults until set."""
+
+    work = (None, ffi.NULL, 0)
+    user_work = (None, ffi.NULL)
+
+
+_local = _PerThread()
 _VARIANT_NAMES = {v: k for k, v in VARIANTS.items()}
 
 
@@ -104,30 +110,31 @@ def gemm(a: np.ndarray, b: np.ndarray, *, trans_a: bool = False, trans_b: bool =
         if beta != 0:
             raise ValueError(f"gemm: beta != 0 needs an input c. Received: beta={beta}, c=None")
         c = np.empty((m, n), dtype=a.dtype)
-    elif not (type(c) is _ND and c.dtype is a.dtype and c.shape == (m, n) and _writable_c_contiguous(c)):
+    elif not (type(c) is _ND and c.dtype is a.dtype and c.shape == (m, n) and c.flags.writeable):
         require(c, "c", dtype=a.dtype, shape=(m, n), writable=True)
     if work is None:
         # This thread's buffer (the call releases the GIL, so threads must
         # not share one); grown below when a product needs more.
-        try:
-            _buf, pw, nw = _local.work
-        except AttributeError:
-            _buf, pw, nw = _NO_WORK
+        _buf, pw, nw = _local.work
     else:
         # The caller's workspace, meant to be reused: its pointer is kept
         # with a reference to it (which also stops an in-place resize).
         if not (type(work) is _ND and work.dtype is _U8 and _writable_c_contiguous(work)):
             _require_work(work, 0)
-        last, pw = getattr(_local, "user_work", _NO_USER_WORK)
+        last, pw = _local.user_work
         if work is not last:
             pw = ffi.from_buffer(work)  # writable: checked above
             _local.user_work = (work, pw)
         nw = work.nbytes
+    try:
+        pc = ffi.from_buffer(ctype, c)
+    except ValueError:  # not C-contiguous
+        require(c, "c", dtype=a.dtype, shape=(m, n), writable=True)
+        raise
     ta, tb = (1 if trans_a else 0), (1 if trans_b else 0)
-    status = fn(ta, tb, m, n, k, alpha, pa, ca or 1, pb, cb or 1, beta, ffi.from_buffer(ctype, c), n or 1, pw, nw)
+    status = fn(ta, tb, m, n, k, alpha, pa, ca or 1, pb, cb or 1, beta, pc, n or 1, pw, nw)
     if status != _OK:
-        args = (ta, tb, m, n, k, alpha, pa, ca or 1, pb, cb or 1, beta, ffi.from_buffer(ctype, c), n or 1)
-        _on_error(status, fn, args, a, b, c, work)
+        _on_error(status, fn, (ta, tb, m, n, k, alpha, pa, ca or 1, pb, cb or 1, beta, pc, n or 1), a, b, c, work)
     return c
 
 
