@@ -12,7 +12,8 @@ Prints one table:
 - memory from ``benchmarks/bench_memory.py``: the peak RSS growth of a one-epoch fit
   on a 2 GB float32 ``.npy`` opened with ``mmap_mode="r"``, against a 300 MB budget;
 - GEMM rows from ``benchmarks/bench_gemm.py`` (pymodel's pm_gemm against
-  numpy.matmul), in GFLOP/s.
+  numpy.matmul: squares n = 64 ... 2048, and the MLP's products at batch 1,
+  32, 128 and 256), in GFLOP/s.
 
 Ratios are pymodel's speed over the other's (> 1: pymodel is faster). Each
 (framework, task, thread count) runs in its own subprocess with the thread
@@ -424,8 +425,6 @@ def main(argv=None) -> None:
         gemm_rows = bench_gemm.shapes(quick)
         if quick:
             gemm_rows = gemm_rows[:2]
-        else:  # the squares up to 1024 and the MLP products of batch 32 and 256
-            gemm_rows = [r for r in gemm_rows if r[0] != "square 2048" and " b128 " not in f" {r[0]} "]
         for t in threads:
             res = {lib: bench_gemm.measure(lib, t, gemm_rows, 1 if quick else 5, cpu_time=False,
                                            round_seconds=0.003 if quick else 0.02)
