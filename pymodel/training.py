@@ -28,7 +28,7 @@ import numpy as np
 
 from pymodel import backend, interrupts, streaming, validation
 from pymodel import metrics as metrics_mod
-from pymodel._native import NonFiniteError
+from pymodel._native import NonFiniteError, aligned
 from pymodel._native import plan as native_plan
 
 # tf-keras computes these losses from the logits whenever the output comes from a
@@ -112,9 +112,9 @@ class Step:
         self.rows_per_sample = math.prod(out_shape[:-1])
         rows = capacity * self.rows_per_sample
         self.per_sample = np.empty(rows, self.dtype)
-        self.grad = np.empty((rows, self.cols), self.dtype)
-        self.x = np.empty((capacity,) + tuple(x_shape), self.dtype)
-        self.y = np.empty((capacity,) + tuple(y_shape), self.dtype)
+        self.grad = aligned.empty((rows, self.cols), self.dtype)
+        self.x = aligned.empty((capacity,) + tuple(x_shape), self.dtype)
+        self.y = aligned.empty((capacity,) + tuple(y_shape), self.dtype)
         self.w = np.empty(capacity, self.dtype)
         last = model.layers[-1]
         kind = getattr(self.loss, "kind", None)

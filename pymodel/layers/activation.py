@@ -1,9 +1,8 @@
 """``Activation``: applies a built-in activation (C kernel) element-wise, or row-wise for softmax."""
 from __future__ import annotations
 
-import numpy as np
-
 from pymodel import activations
+from pymodel._native import aligned
 from pymodel.layers.base import Layer
 
 
@@ -31,7 +30,7 @@ class Activation(Layer):
 
     def buffers(self, rows, input_shape) -> dict:
         shape = (rows,) + tuple(input_shape)
-        return {"y": np.empty(shape, self.dtype), "dx": np.empty(shape, self.dtype)}
+        return {"y": aligned.empty(shape, self.dtype), "dx": aligned.empty(shape, self.dtype)}
 
     def forward(self, buf, x, training):
         from pymodel._native import activations as kernels

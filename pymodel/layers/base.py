@@ -18,6 +18,7 @@ import math
 import numpy as np
 
 from pymodel import activations, backend, initializers, regularizers
+from pymodel._native import aligned
 
 _LOGIT_ACTIVATIONS = ("sigmoid", "softmax")
 _ALLOWED_KWARGS = {"input_dim", "input_shape", "batch_input_shape", "batch_size", "weights",
@@ -108,12 +109,12 @@ class Layer:
             value = init(shape, dtype=dtype, rng=self._rng)
         else:  # a plain callable (shape, dtype) -> array, as Keras allows
             value = init(shape, dtype=dtype)
-        weight = np.array(value, dtype=dtype).view(KerasWeight)
+        weight = aligned.array(value, dtype).view(KerasWeight)
         weight.name = f"{self.name}/{name}:0"
         weight.trainable = trainable
         self._weights.append(weight)
         self._regularizers.append(regularizers.get(regularizer))
-        self.gradients.append(np.zeros_like(np.asarray(weight)))
+        self.gradients.append(aligned.zeros(weight.shape, weight.dtype))
         return weight
 
     def _require_ndim(self, input_shape, ndim: int, spec: str = "ndim") -> None:

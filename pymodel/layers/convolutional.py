@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from pymodel import activations
+from pymodel._native import aligned
 from pymodel.layers.base import KernelLayer
 
 
@@ -152,12 +153,12 @@ class _Conv(KernelLayer):
         x_shape = (rows,) + tuple(input_shape)
         out_shape = self.compute_output_shape(x_shape)
         kernel_shape = self.kernel_size + (input_shape[-1], self.filters)
-        buf = {"z": np.empty(out_shape, self.dtype), "dx": np.empty(x_shape, self.dtype),
+        buf = {"z": aligned.empty(out_shape, self.dtype), "dx": aligned.empty(x_shape, self.dtype),
                "work": conv.workspace(x_shape, kernel_shape, self.strides, self.padding,
                                       self.dilation_rate, dtype=self.dtype)}
         if not self._linear_act:
-            buf["y"] = np.empty(out_shape, self.dtype)
-            buf["dz"] = np.empty(out_shape, self.dtype)
+            buf["y"] = aligned.empty(out_shape, self.dtype)
+            buf["dz"] = aligned.empty(out_shape, self.dtype)
         return buf
 
     def forward(self, buf, x, training):

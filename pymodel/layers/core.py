@@ -6,6 +6,7 @@ import math
 import numpy as np
 
 from pymodel import activations
+from pymodel._native import aligned
 from pymodel.layers.base import KernelLayer
 
 
@@ -72,8 +73,8 @@ class Dense(KernelLayer):
         flat = rows * math.prod(input_shape[:-1])
         k, n = input_shape[-1], self.units
         return {
-            "z": np.empty((flat, n), self.dtype), "y": np.empty((flat, n), self.dtype),
-            "dz": np.empty((flat, n), self.dtype), "dx": np.empty((flat, k), self.dtype),
+            "z": aligned.empty((flat, n), self.dtype), "y": aligned.empty((flat, n), self.dtype),
+            "dz": aligned.empty((flat, n), self.dtype), "dx": aligned.empty((flat, k), self.dtype),
             "work": dense.workspace(max(flat, 1), k, n, self.dtype),
             "out_shape": (rows,) + tuple(input_shape[:-1]) + (n,),
         }

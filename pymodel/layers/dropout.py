@@ -3,8 +3,7 @@ from __future__ import annotations
 
 import numbers
 
-import numpy as np
-
+from pymodel._native import aligned
 from pymodel.layers.base import Layer
 
 
@@ -66,8 +65,8 @@ class Dropout(Layer):
 
     def buffers(self, rows, input_shape) -> dict:
         shape = (rows,) + tuple(input_shape)
-        return {"y": np.empty(shape, self.dtype), "mask": np.empty(shape, self.dtype),
-                "dx": np.empty(shape, self.dtype)}
+        return {"y": aligned.empty(shape, self.dtype), "mask": aligned.empty(shape, self.dtype),
+                "dx": aligned.empty(shape, self.dtype)}
 
     def forward(self, buf, x, training):
         if not training or self.rate == 0:

@@ -6,8 +6,7 @@ pooling counts only real cells; max pooling's gradient goes to the first maximum
 """
 from __future__ import annotations
 
-import numpy as np
-
+from pymodel._native import aligned
 from pymodel.layers.base import Layer
 from pymodel.layers.convolutional import (
     normalize_data_format,
@@ -59,8 +58,8 @@ class _Pooling(Layer):
 
     def buffers(self, rows, input_shape) -> dict:
         x_shape = (rows,) + tuple(input_shape)
-        return {"y": np.empty(self.compute_output_shape(x_shape), self.dtype),
-                "dx": np.empty(x_shape, self.dtype)}
+        return {"y": aligned.empty(self.compute_output_shape(x_shape), self.dtype),
+                "dx": aligned.empty(x_shape, self.dtype)}
 
     def forward(self, buf, x, training):
         from pymodel._native import pool
@@ -133,8 +132,8 @@ class _GlobalPooling(Layer):
         return {**super().get_config(), "data_format": self.data_format, "keepdims": self.keepdims}
 
     def buffers(self, rows, input_shape) -> dict:
-        return {"y": np.empty((rows, input_shape[-1]), self.dtype),
-                "dx": np.empty((rows,) + tuple(input_shape), self.dtype)}
+        return {"y": aligned.empty((rows, input_shape[-1]), self.dtype),
+                "dx": aligned.empty((rows,) + tuple(input_shape), self.dtype)}
 
     def forward(self, buf, x, training):
         from pymodel._native import pool

@@ -5,6 +5,7 @@ import math
 
 import numpy as np
 
+from pymodel._native import aligned
 from pymodel.layers.base import Layer
 
 
@@ -126,8 +127,8 @@ class ZeroPadding2D(Layer):
 
     def buffers(self, rows, input_shape) -> dict:
         x_shape = (rows,) + tuple(input_shape)
-        return {"y": np.zeros(self.compute_output_shape(x_shape), self.dtype),
-                "dx": np.empty(x_shape, self.dtype)}
+        return {"y": aligned.zeros(self.compute_output_shape(x_shape), self.dtype),
+                "dx": aligned.empty(x_shape, self.dtype)}
 
     def _middle(self, arr: np.ndarray, x_shape) -> np.ndarray:
         (top, _), (left, _) = self.padding

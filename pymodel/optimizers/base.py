@@ -13,6 +13,7 @@ import math
 import numpy as np
 
 from pymodel import backend
+from pymodel._native import aligned
 
 
 def _ops():
@@ -126,7 +127,7 @@ class Optimizer:
             self.set_state(state)
 
     def _init_slot(self, name: str, variable: np.ndarray) -> np.ndarray:
-        return np.zeros(variable.shape, dtype=variable.dtype)
+        return aligned.zeros(variable.shape, variable.dtype)
 
     def variables(self) -> list:
         return [self.iterations] + [s for name in self.slot_names for s in self._slots[name]]
