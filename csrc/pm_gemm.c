@@ -10,6 +10,8 @@
  * (OpenMP, when built with it) split the tiles; pm_threads.c holds the
  * count.
  */
+#include <string.h>
+
 #include "pm_gemm.h"
 
 /* PM_GEMM_AUTO, or the variant forced by pm_gemm_set_variant. */
