@@ -8,9 +8,9 @@ after a warm-up) and the pymodel / numpy ratio. Then the float32 FMA peak of
 one core (clock x SIMD lanes x FMA pipes x 2) and the % of it reached at
 n = 1024.
 
-Each (library, thread count) runs in its own subprocess, the libraries taking
-turns over --rounds rounds (a change of load hits both; the table shows the
-median over rounds), with
+Each (library, thread count) runs in its own subprocesses, the libraries taking
+turns every four shapes, over --rounds rounds (a change of load hits both; the
+table shows the median over rounds), with
 OPENBLAS_NUM_THREADS / OMP_NUM_THREADS / PYMODEL_NUM_THREADS set there: that
 sets numpy's thread count without threadpoolctl and keeps one library's idle
 (spinning) thread pool from slowing the other's timings.
@@ -118,6 +118,25 @@ def measure(library: str, threads: int, rows: list, reps: int, cpu_time: bool,
         cmd.append("--cpu-time")
     res = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True)
     return json.loads(res.stdout)
+
+
+def measure_alternating(threads: list, rows: list, reps: int, rounds: int, round_seconds: float,
+                        cpu_time: bool = False, group: int = 4) -> dict:
+    """{(library, threads): median seconds per row, over rounds}.
+
+    pymodel and numpy take turns every ``group`` rows, round after round, so that a
+    change of load on a shared machine hits both libraries alike rather than one
+    library's whole pass.
+    """
+    runs = {}
+    for _ in range(rounds):
+        for t in threads:
+            for g0 in range(0, len(rows), group):
+                for lib in ("pymodel", "numpy"):
+                    times = measure(lib, t, rows[g0:g0 + group], reps, cpu_time, round_seconds)
+                    runs.setdefault((lib, t), {}).setdefault(g0, []).append(times)
+    return {key: [statistics.median(times) for g0 in sorted(groups) for times in zip(*groups[g0])]
+            for key, groups in runs.items()}
 
 
 # --------------------------------------------------------- kernels timed in C
@@ -316,7 +335,7 @@ def main() -> None:
     ap.add_argument("--reps", type=int, default=None, help="timed repetitions per shape (median)")
     ap.add_argument("--threads", default="1,2", help="comma-separated thread counts (default 1,2)")
     ap.add_argument("--rounds", type=int, default=None,
-                    help="rounds of subprocesses, pymodel and numpy alternately, median over rounds "
+                    help="rounds of subprocesses, pymodel and numpy taking turns every 4 shapes, median over rounds "
                          "(default 2, --quick 1)")
     ap.add_argument("--only", default=None, help="only the rows whose label matches this regex")
     ap.add_argument("--cpu-time", action="store_true",
@@ -355,16 +374,16 @@ def main() -> None:
         timer = compile_c(C_TIMER, tmp.name, "gemm_timer", "-ldl") if blas else None
         if timer is None:
             print("note: --from-c skipped: " + ("no C compiler" if blas else "numpy's BLAS not found"))
+    results = measure_alternating(threads, rows, reps, rounds, round_seconds, args.cpu_time)
     runs = {}
-    for _ in range(rounds):
+    for _ in range(rounds if timer else 0):
         for t in threads:
             for lib in ("pymodel", "numpy"):
-                runs.setdefault((lib, t), []).append(measure(lib, t, rows, reps, args.cpu_time, round_seconds))
-                if timer:
-                    runs.setdefault(("C " + lib, t), []).append(
-                        measure_in_c(timer, lib, t, rows, reps, round_seconds, blas))
+                runs.setdefault(("C " + lib, t), []).append(
+                    measure_in_c(timer, lib, t, rows, reps, round_seconds, blas))
     tmp.cleanup()
-    results = {key: [statistics.median(times) for times in zip(*per_round)] for key, per_round in runs.items()}
+    results.update({key: [statistics.median(times) for times in zip(*per_round)]
+                    for key, per_round in runs.items()})
 
     print_table(rows, threads, results, "", "numpy")
     print("GFLOP/s; ratio = pymodel speed / numpy speed (> 1: pymodel faster); "

@@ -425,13 +425,12 @@ def main(argv=None) -> None:
         gemm_rows = bench_gemm.shapes(quick)
         if quick:
             gemm_rows = gemm_rows[:2]
+        res = bench_gemm.measure_alternating(threads, gemm_rows, 1 if quick else 5, rounds,
+                                             round_seconds=0.003 if quick else 0.02)
         for t in threads:
-            res = {lib: bench_gemm.measure(lib, t, gemm_rows, 1 if quick else 5, cpu_time=False,
-                                           round_seconds=0.003 if quick else 0.02)
-                   for lib in ("pymodel", "numpy")}
             for i, (label, m, n, k, _ta, _tb) in enumerate(gemm_rows):
                 flops = 2.0 * m * n * k
-                speeds = {lib: flops / res[lib][i] / 1e9 for lib in res}
+                speeds = {lib: flops / res[lib, t][i] / 1e9 for lib in ("pymodel", "numpy")}
                 note = f"pymodel at {100 * speeds['pymodel'] * 1e9 / (peak * t):.0f}% of the {t}-core peak"
                 rows.append((f"GEMM {label}", t, speeds, "GFLOP/s", True, note))
 
