@@ -1,4 +1,6 @@
 """Cache-line-aligned arrays: what pymodel._native.aligned makes, and which arrays use it."""
+import os
+
 import numpy as np
 import pytest
 
@@ -31,6 +33,20 @@ def test_bad_shapes_raise_like_numpy():
         aligned.empty((2.5, 3), np.float32)
     with pytest.raises(ValueError):
         aligned.empty((-1, 3), np.float32)
+
+
+def _resident_mb() -> float:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def test_zeros_leaves_its_pages_untouched_until_written_like_numpy():
+    """Gradients and optimizer slots the compiled plan never writes must not cost resident memory."""
+    before = _resident_mb()
+    big = aligned.zeros(64 << 20, np.uint8)
+    assert _resident_mb() - before < 16
+    big[:: 1 << 12] = 1  # one byte per page: now they are resident
+    assert _resident_mb() - before > 48
 
 
 def test_weights_gradients_slots_and_layer_buffers_are_aligned():

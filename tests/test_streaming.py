@@ -280,7 +280,12 @@ def test_the_memory_benchmark_runs_and_reports_the_streamed_fit_within_budget(tm
         sys.path.pop(0)
     rows = bench_memory.run(8 << 20, tmp_path, modes=("mmap", "in memory"))
     assert [r["data"] for r in rows] == ["mmap", "in memory"]
-    assert rows[0]["budget"] == "PASS" and rows[0]["growth_mb"] < rows[0]["file_mb"] * 4
+    # Under AddressSanitizer (tools/sanitized_tests.sh) freed memory is quarantined, not
+    # reused, so what fit frees (the batches copied out of the memmap among it) stays
+    # resident: ~12 MB more here (measured: 19 MB of growth with quarantine_size_mb=0, 32
+    # with ASan's default), so the sanitized run allows one more file's worth.
+    allowed = rows[0]["file_mb"] * (5 if os.environ.get("PYMODEL_SANITIZE") else 4)
+    assert rows[0]["budget"] == "PASS" and rows[0]["growth_mb"] < allowed
     assert all(r["samples"] == (8 << 20) // (784 * 4) for r in rows)
     assert list(tmp_path.iterdir()) == []  # the temporary files are gone
     assert "| mmap |" in bench_memory.table(rows)
