@@ -41,7 +41,7 @@ def _resident_mb() -> float:
 
 
 def test_zeros_leaves_its_pages_untouched_until_written_like_numpy():
-    """Gradients and optimizer slots the compiled plan never writes must not cost resident memory."""
+    """Zero arrays that are never written (Adam's amsgrad slots without amsgrad) cost no resident memory."""
     before = _resident_mb()
     big = aligned.zeros(64 << 20, np.uint8)
     assert _resident_mb() - before < 16
