@@ -375,15 +375,16 @@ def main() -> None:
         if timer is None:
             print("note: --from-c skipped: " + ("no C compiler" if blas else "numpy's BLAS not found"))
     results = measure_alternating(threads, rows, reps, rounds, round_seconds, args.cpu_time)
-    runs = {}
-    for _ in range(rounds if timer else 0):
-        for t in threads:
-            for lib in ("pymodel", "numpy"):
-                runs.setdefault(("C " + lib, t), []).append(
-                    measure_in_c(timer, lib, t, rows, reps, round_seconds, blas))
+    if timer:
+        runs = {}
+        for _ in range(rounds):
+            for t in threads:
+                for lib in ("pymodel", "numpy"):
+                    runs.setdefault(("C " + lib, t), []).append(
+                        measure_in_c(timer, lib, t, rows, reps, round_seconds, blas))
+        results.update({key: [statistics.median(times) for times in zip(*per_round)]
+                        for key, per_round in runs.items()})
     tmp.cleanup()
-    results.update({key: [statistics.median(times) for times in zip(*per_round)]
-                    for key, per_round in runs.items()})
 
     print_table(rows, threads, results, "", "numpy")
     print("GFLOP/s; ratio = pymodel speed / numpy speed (> 1: pymodel faster); "

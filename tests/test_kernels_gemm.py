@@ -498,10 +498,7 @@ def test_one_row_products_of_a_big_b_equal_the_first_row_of_a_two_row_one(varian
         assert_close(one, a[:1], b, False, False)
         if variant != "portable":
             assert one.tobytes() == gemm.gemm(a, b)[:1].tobytes()
-        c0 = rng.uniform(-1, 1, (1, n)).astype(dtype)
-        c = c0.copy()
-        gemm.gemm(a[:1].copy(), b, alpha=-1.5, beta=0.5, c=c)
-        assert_close(c, a[:1], b, False, False, -1.5, 0.5, c0)
+        check_alpha_beta(rng, [(1, n, k)], dtype, -1.5, 0.5)
 
 
 def test_c_gemm_disjoint_refuses_only_operands_whose_spans_meet():
