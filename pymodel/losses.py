@@ -244,16 +244,23 @@ class SparseCategoricalCrossentropy(KernelLoss):
                 "ignore_class": self.ignore_class}
 
 
+#: Elements of y_pred per call of a Python loss when its gradient is estimated:
+#: the perturbed copies of a batch go through in groups this size (8 MB in float64).
+_STACKED_ELEMENTS = 1 << 20
+
+
 class LossFunctionWrapper(Loss):
     """A Python loss ``fn(y_true, y_pred) -> per-sample values`` (NumPy), made trainable.
 
     The gradient comes from ``fn.gradient(y_true, y_pred)`` (d l_i / d y_pred,
     same shape as y_pred) when the function has that attribute. Otherwise it
     is estimated by central differences in float64: a sample's loss depends
-    only on its own row, so every row's column ``j`` is perturbed at once and
-    one batch costs ``2 * cols`` calls of ``fn`` (a function that returns one
-    scalar for the whole batch needs ``2 * rows * cols`` calls instead). With
-    the step ``h = eps**(1/3) * max(1, |y_pred|)`` (about 6e-6) the error is
+    only on its own row (as in Keras, where a loss sees batches of any size),
+    so the ``2 * cols`` perturbed copies of the batch (every row's column
+    ``j`` moved by ``+-h``) are stacked into one batch for one call of
+    ``fn`` (a function that returns one scalar for the whole batch needs
+    ``2 * rows * cols`` calls more). With the step
+    ``h = eps**(1/3) * max(1, |y_pred|)`` (about 6e-6) the error is
     ``O(h^2 f''')`` plus ``O(eps / h)`` rounding: about 1e-10 relative for a
     smooth loss, far below float32 resolution. Kinks (abs, max) give a
     one-sided average within ``h`` of the kink.
@@ -293,21 +300,38 @@ class LossFunctionWrapper(Loss):
 
     def _central_differences(self, y_true, p) -> np.ndarray:
         h = np.cbrt(np.finfo(np.float64).eps) * np.maximum(1.0, np.abs(p))
+        rows = p.shape[0]
+        flat, steps = p.reshape(rows, -1), h.reshape(rows, -1)
+        grad = np.empty_like(flat)
+        per_call = max(1, _STACKED_ELEMENTS // (2 * flat.size))  # columns per call of fn
+        for j0 in range(0, flat.shape[1], per_call):
+            cols = np.arange(j0, min(flat.shape[1], j0 + per_call))
+            step = steps[:, cols].T  # (len(cols), rows)
+            copies = np.broadcast_to(flat, (2, len(cols)) + flat.shape).copy()
+            copies[0, np.arange(len(cols)), :, cols] += step
+            copies[1, np.arange(len(cols)), :, cols] -= step
+            count = 2 * len(cols)
+            values = np.asarray(self.fn(np.concatenate([y_true] * count),
+                                        copies.reshape((count * rows,) + p.shape[1:]),
+                                        **self.fn_kwargs), dtype=np.float64)
+            if values.ndim == 0:  # one scalar for the whole batch: rows are not independent
+                return self._cellwise_differences(y_true, p, h)
+            up, down = values.reshape(2, len(cols), rows, -1).mean(axis=3)
+            grad[:, cols] = ((up - down) / (2 * step)).T
+        return grad.reshape(p.shape)
+
+    def _cellwise_differences(self, y_true, p, h) -> np.ndarray:
+        """Central differences of a loss that returns one scalar per batch, one cell at a time."""
         grad = np.empty_like(p)
-        scalar = np.ndim(self.fn(y_true, p, **self.fn_kwargs)) == 0
-        cells = [(slice(None), j) for j in range(p.shape[1])] if not scalar else \
-            [(i, j) for i in range(p.shape[0]) for j in range(p.shape[1])]
-        for cell in cells:
-            keep = p[cell].copy()
+        for cell in np.ndindex(p.shape):
+            keep = p[cell]
             p[cell] = keep + h[cell]
             up = self._values(y_true, p)
             p[cell] = keep - h[cell]
             down = self._values(y_true, p)
             p[cell] = keep
-            if scalar:  # one value for the batch, repeated per row: d(mean)/dp
-                grad[cell] = (up[0] - down[0]) / (2 * h[cell]) * p.shape[0]
-            else:
-                grad[cell] = (up - down) / (2 * h[cell])
+            # one value for the batch, repeated per row: d(mean)/dp
+            grad[cell] = (up[0] - down[0]) / (2 * h[cell]) * p.shape[0]
         return grad
 
     def get_config(self):

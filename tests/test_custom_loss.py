@@ -47,6 +47,39 @@ def test_central_differences_match_the_analytic_gradient_in_float64():
     np.testing.assert_allclose(grad, expected, rtol=1e-8, atol=1e-10)
 
 
+def test_central_differences_stack_the_perturbed_batches_into_one_call(monkeypatch):
+    rng = np.random.default_rng(2)
+    y_true, y_pred = rng.normal(size=(6, 4)), rng.normal(size=(6, 4))
+    batches = []
+
+    def fn(t, p):
+        batches.append(len(p))
+        return np.mean(np.exp(p) * t, axis=-1)
+
+    loss = keras.losses.LossFunctionWrapper(fn)
+    grad = loss.gradient(y_true, y_pred)
+    assert batches == [2 * 4 * 6]  # + and - copies of every column, all rows, in one batch
+    np.testing.assert_allclose(grad, np.exp(y_pred) * y_true / 4, rtol=1e-8)
+    # One column per call (a small stacking limit) gives the same bits.
+    monkeypatch.setattr(keras.losses, "_STACKED_ELEMENTS", 1)
+    batches.clear()
+    np.testing.assert_array_equal(loss.gradient(y_true, y_pred), grad)
+    assert batches == [2 * 6] * 4
+
+
+def test_central_differences_of_a_loss_on_3d_outputs_with_sparse_labels():
+    rng = np.random.default_rng(3)
+    labels, y_pred = rng.integers(0, 3, size=5), rng.normal(size=(5, 2, 3))
+
+    def fn(t, p):  # per sample: mean over timesteps of the labelled channel, squared
+        return np.mean(p[np.arange(len(p)), :, t.astype(int)] ** 2, axis=-1)
+
+    grad = keras.losses.LossFunctionWrapper(fn).gradient(labels, y_pred)
+    expected = np.zeros_like(y_pred)
+    expected[np.arange(5), :, labels] = y_pred[np.arange(5), :, labels]  # d/dp of p^2 / 2
+    np.testing.assert_allclose(grad, expected, rtol=1e-7, atol=1e-10)
+
+
 def test_a_loss_returning_one_scalar_gets_the_gradient_of_that_scalar():
     rng = np.random.default_rng(1)
     y_true, y_pred = rng.normal(size=(4, 2)), rng.normal(size=(4, 2))
