@@ -308,6 +308,22 @@ def test_l1l2_accumulates_the_regularization_gradient_and_returns_the_penalty(dt
     np.testing.assert_allclose(g, 0.1 + 0.01 * np.sign(w64) + 2 * 0.02 * w64, **TOL[dtype])
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("n", [1, 7, 8, 9, 16, 1000, 4099])
+def test_l1l2_and_sumsq_match_float64_sums_for_every_length(dtype, n):
+    """The sums run in eight lanes plus a tail: every split of n gives numpy's float64 sums."""
+    rng = np.random.default_rng(n)
+    w = rng.normal(size=n).astype(dtype)
+    w[::5] = 0.0  # sign(0) = 0
+    g = rng.normal(size=n).astype(dtype)
+    want_g = g + (0.01 * np.sign(w.astype(np.float64)) + 2 * 0.02 * w.astype(np.float64)).astype(dtype)
+    w64 = w.astype(np.float64)
+    penalty = O.l1l2(w, 0.01, 0.02, g)
+    assert penalty == pytest.approx(0.01 * np.abs(w64).sum() + 0.02 * (w64 ** 2).sum(), rel=1e-12)
+    np.testing.assert_array_equal(g, want_g)  # the increment rounded to dtype, then added
+    assert O.sumsq(w) == pytest.approx((w64 ** 2).sum(), rel=1e-12)
+
+
 def test_bad_arguments_are_refused():
     w, g, m = np.zeros(4), np.ones(4), np.zeros(4)
     with pytest.raises(ValueError, match="shape"):
