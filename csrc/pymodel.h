@@ -443,10 +443,13 @@ typedef struct pm_plan_layer {
 /* One trainable variable: n elements, its gradient and up to three
  * optimizer slots (SGD: momentum; Adagrad: accumulator; RMSprop: velocity,
  * average gradient, momentum; Adam: m, v, vhat; Adamax: m, u; NULL where
- * the kernel takes NULL). */
+ * the kernel takes NULL); regularized: each step adds the L1/L2 gradient
+ * to g and the penalty to the loss (pm_l1l2), before clipping. */
 typedef struct pm_plan_param {
     int64_t n;
     void *w, *g, *s0, *s1, *s2;
+    int regularized;
+    double l1, l2;
 } pm_plan_param;
 
 typedef struct pm_plan {

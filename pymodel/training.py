@@ -183,8 +183,8 @@ class CompiledStep:
     a whole epoch of them, with the very kernels and arguments ``Step.train``
     uses, so weights and losses are bitwise the same. Built per ``fit`` from
     the step's own buffers; :func:`compile_step` returns None for what the
-    plan does not cover (other layers, regularizers, Python losses or
-    optimizers), and the caller keeps the Python loop for those.
+    plan does not cover (other layers, activity regularizers, Python losses
+    or optimizers), and the caller keeps the Python loop for those.
 
     A step is atomic with respect to Ctrl-C: KeyboardInterrupt surfaces only
     between C calls, after every variable and ``iterations`` got the same
@@ -319,7 +319,7 @@ def compile_step(step: Step):
     model, plan = step.model, step.plan
     loss, optimizer = step.loss, model.optimizer
     layers = plan.layers
-    if (not layers or type(layers[-1]) is not Dense or regularized_layers(layers)
+    if (not layers or type(layers[-1]) is not Dense
             or not isinstance(loss, KernelLoss)
             or type(loss).per_sample is not KernelLoss.per_sample
             or type(loss).gradient is not KernelLoss.gradient):
@@ -330,8 +330,12 @@ def compile_step(step: Step):
     if config is None:
         return None
     kind, options, slots = config
+    regularizers = _param_regularizers(model)
+    if regularizers is None:
+        return None
     key = (kind, tuple(sorted(options.items())), tuple(id(a) for s in slots for a in s),
-           tuple(getattr(layer, "rate", None) for layer in layers), model._loss_weight)
+           tuple(getattr(layer, "rate", None) for layer in layers), model._loss_weight,
+           tuple(regularizers))
     cached = getattr(step, "_compiled", None)
     if cached is not None and cached[0] == key:  # the plan holds those arrays: ids stay unique
         return cached[1]
@@ -356,7 +360,8 @@ def compile_step(step: Step):
             return None
     if len(step.params) != len(slots):
         return None
-    params = [native_plan.Param(w, g, s) for w, g, s in zip(step.params, step.grads, slots)]
+    params = [native_plan.Param(w, g, s, reg)
+              for w, g, s, reg in zip(step.params, step.grads, slots, regularizers)]
     cplan = native_plan.TrainingPlan(
         specs, capacity=step.capacity, x_size=math.prod(step.x.shape[1:]),
         y_size=math.prod(step.y.shape[1:]), out_rows=step.rows_per_sample, out_cols=step.cols,
@@ -408,8 +413,30 @@ def regularized_layers(layers: list) -> list:
 
 
 def weight_penalty(layers: list, accumulate_gradients: bool) -> float:
-    """Sum of the layers' weight regularization losses (gradients added if asked)."""
-    return sum(layer.weight_penalty(accumulate_gradients) for layer in layers)
+    """Sum of the layers' weight regularization losses, weight by weight in layer order (the
+    order the compiled plan adds them in); their gradients are added if asked."""
+    from pymodel._native import optimizers as kernels
+    total = 0.0
+    for layer in layers:
+        for weight, reg, grad in zip(layer._weights, layer._regularizers, layer.gradients):
+            if reg is not None:
+                target = grad if accumulate_gradients else np.zeros_like(grad)
+                total += kernels.l1l2(np.asarray(weight), reg.l1, reg.l2, target)
+    return total
+
+
+def _param_regularizers(model) -> list | None:
+    """``(l1, l2)`` or None for each trainable weight, in the order of ``Step.params``; None
+    when a frozen weight has a regularizer (its penalty counts, but the plan updates only
+    trainable weights)."""
+    regularizers = []
+    for layer in model.layers:
+        for weight, reg in zip(layer._weights, layer._regularizers):
+            if layer.trainable and weight.trainable:
+                regularizers.append(None if reg is None else (float(reg.l1), float(reg.l2)))
+            elif reg is not None:
+                return None
+    return regularizers
 
 
 def _addresses(arrays: list) -> list:

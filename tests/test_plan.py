@@ -157,10 +157,11 @@ def test_configurations_the_plan_does_not_cover_use_the_python_loop(monkeypatch)
     nadam = _fit(True, lambda: keras.optimizers.Nadam(), monkeypatch=monkeypatch)
     assert not nadam[3]
     np.random.seed(0)
-    model = keras.Sequential([keras.layers.Dense(3, input_dim=5, kernel_regularizer="l2")])
+    model = keras.Sequential([keras.layers.Dense(4, input_dim=5, kernel_regularizer="l2"),
+                              keras.layers.Dense(3)])
+    model.layers[0].trainable = False  # its penalty counts, but the plan updates trainable weights
     model.compile("sgd", "mse")
-    step = model._step(4, (5,), (3,))
-    assert training.compile_step(step) is None
+    assert training.compile_step(model._step(4, (5,), (3,))) is None
     model = keras.Sequential([keras.layers.Dense(3, input_dim=5)])
     model.compile("sgd", lambda y_true, y_pred: keras.backend.mean((y_true - y_pred) ** 2, axis=-1))
     assert training.compile_step(model._step(4, (5,), (3,))) is None
@@ -294,6 +295,37 @@ def test_plan_matches_without_bias_with_a_frozen_layer_and_rank_one_targets(monk
     (wa, la, used), (wb, lb, _) = train(True), train(False)
     assert used == [True] and la == lb  # the plan ran, and agrees
     assert all(np.array_equal(a, b) for a, b in zip(wa, wb))
+
+
+@pytest.mark.parametrize("name", ["sgd", "adam_amsgrad_clipnorm", "adamax_global_clipnorm"])
+def test_plan_matches_the_python_loop_with_weight_regularizers(name, monkeypatch):
+    """Penalties join the loss and their gradients the gradients before clipping, as in Python."""
+    def train(fast):
+        np.random.seed(5)
+        x, y = _data(n=10)
+        model = keras.Sequential([
+            keras.layers.Dense(7, activation="relu", input_dim=5,
+                               kernel_regularizer=keras.regularizers.l1_l2(l1=0.01, l2=0.02),
+                               bias_regularizer="l2"),
+            keras.layers.Dense(6, activation="tanh"),
+            keras.layers.Dense(3, activation="softmax", kernel_regularizer=keras.regularizers.L1(0.03))])
+        model.compile(OPTIMIZERS[name](), "categorical_crossentropy")
+        used = _spy_on_compile_step(monkeypatch, fast)
+        history = model.fit(x, y, batch_size=4, epochs=3, verbose=0).history
+        monkeypatch.undo()
+        return model.get_weights(), history, used, model.evaluate(x, y, verbose=0)
+
+    (wa, ha, used, ea), (wb, hb, _, eb) = train(True), train(False)
+    assert used == [True] and ha == hb and ea == eb
+    assert all(np.array_equal(a, b) for a, b in zip(wa, wb))
+    # the penalty is in the reported loss: a model without it reports less
+    np.random.seed(5)
+    x, y = _data(n=10)
+    plain = keras.Sequential([keras.layers.Dense(7, activation="relu", input_dim=5),
+                              keras.layers.Dense(6, activation="tanh"),
+                              keras.layers.Dense(3, activation="softmax")])
+    plain.compile(OPTIMIZERS[name](), "categorical_crossentropy")
+    assert plain.fit(x, y, batch_size=4, epochs=1, verbose=0).history["loss"][0] < ha["loss"][0]
 
 
 def test_plan_optimizer_step_split_over_threads_matches_the_python_loop(monkeypatch):

@@ -37,11 +37,11 @@ def _saved(tmp_path, name, array):
     return np.load(tmp_path / name, mmap_mode="r")
 
 
-def _model(regularizer=None, metrics=None, dtype="float32"):
+def _model(activity_regularizer=None, metrics=None, dtype="float32"):
     keras.utils.set_random_seed(7)
     m = keras.Sequential([
         keras.layers.Dense(9, activation="relu", input_dim=FEATURES, dtype=dtype,
-                           kernel_regularizer=regularizer),
+                           activity_regularizer=activity_regularizer),
         keras.layers.Dropout(0.25, dtype=dtype),
         keras.layers.Dense(CLASSES, activation="softmax", dtype=dtype)])
     m.compile(optimizer="adam", loss="categorical_crossentropy", metrics=metrics)
@@ -50,7 +50,8 @@ def _model(regularizer=None, metrics=None, dtype="float32"):
 
 def _fit(x, y, **kwargs):
     options = {"batch_size": 16, "epochs": 3, "validation_split": 0.2, "verbose": 0}
-    model_kwargs = {k: kwargs.pop(k) for k in ("regularizer", "metrics", "dtype") if k in kwargs}
+    model_kwargs = {k: kwargs.pop(k) for k in ("activity_regularizer", "metrics", "dtype")
+                    if k in kwargs}
     model = _model(**model_kwargs)
     history = model.fit(x, y, **{**options, **kwargs})
     return model, history.history
@@ -98,7 +99,7 @@ def test_fit_on_a_memmap_is_bitwise_fit_on_the_array_in_memory(tmp_path, small_c
                                                                shuffle, source, loop):
     x, y = _arrays(source)
     options = {"plan": {}, "plan per batch": {"metrics": ["accuracy"]},
-               "python": {"regularizer": "l2"}}[loop]
+               "python": {"activity_regularizer": "l2"}}[loop]
     in_memory = _fit(x.astype("float32"), y, shuffle=shuffle, **options)
     spies.update(read=0, take=0, staged=0)
     mapped = _fit(_saved(tmp_path, "x.npy", x), y, shuffle=shuffle, **options)

@@ -80,11 +80,13 @@ class Activation:
 
 @dataclass
 class Param:
-    """A trainable variable, its gradient and its optimizer slots (None where unused)."""
+    """A trainable variable, its gradient, its optimizer slots (None where unused) and its
+    L1/L2 regularization ``(l1, l2)``, None for none."""
 
     w: np.ndarray
     g: np.ndarray
     slots: tuple = field(default_factory=tuple)
+    regularizer: tuple | None = None
 
 
 def _raw(arr, name: str, dtype, shape=None, writable: bool = False) -> np.ndarray:
@@ -215,6 +217,9 @@ class TrainingPlan(_Plan):
             if slot is not None:
                 require(slot, name, dtype=self.dtype, shape=w.shape, writable=True)
             setattr(c, name, self._out(slot, name) if slot is not None else ffi.NULL)
+        if param.regularizer is not None:
+            c.regularized = 1
+            c.l1, c.l2 = (float(v) for v in param.regularizer)
 
     # ------------------------------------------------------------------ running
     @property

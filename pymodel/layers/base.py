@@ -215,16 +215,6 @@ class Layer:
         """Name of the activation this layer ends with, if any (for the logits shortcut)."""
         return None
 
-    def weight_penalty(self, accumulate_gradients: bool) -> float:
-        """Regularization loss of the weights; adds its gradient to ``gradients`` if asked."""
-        from pymodel._native import optimizers as kernels
-        total = 0.0
-        for weight, reg, grad in zip(self._weights, self._regularizers, self.gradients):
-            if reg is not None:
-                target = grad if accumulate_gradients else np.zeros_like(grad)
-                total += kernels.l1l2(np.asarray(weight), reg.l1, reg.l2, target)
-        return total
-
     def __repr__(self) -> str:
         return f"<{type(self).__module__}.{type(self).__name__} name={self.name}>"
 
