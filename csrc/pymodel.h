@@ -422,17 +422,19 @@ enum { PM_PLAN_SGD = 0, PM_PLAN_ADAGRAD = 1, PM_PLAN_RMSPROP = 2,
 /* One layer. Dense: x (m x k) -> z, y (m x n) with m = rows x
  * rows_per_sample; backward writes dz (unless fused), dx (if need_dx), dw,
  * db (if b). Dropout (0 < rate < 1): y = x * mask over m x n elements,
- * backward dx = dy * mask. Activation (predict only): y = act(x) on
- * m x n. Buffers hold `capacity` samples. */
+ * backward dx = dy * mask. Activation: y = act(x) on m x n, backward
+ * dx = dy * act'(x) (if need_dx); fused as the last layer, dy (d loss / d x)
+ * passes through and z points at x, the logits the loss reads. Buffers
+ * hold `capacity` samples. */
 typedef struct pm_plan_layer {
     int kind;                 /* PM_PLAN_DENSE, _DROPOUT or _ACTIVATION */
-    int fused;                /* dense, last layer: dy is d loss / d z */
+    int fused;                /* last layer: dy is d loss / d z (dense), / d x (activation) */
     int need_dx;              /* write dx (0 for a first layer) */
     int64_t rows_per_sample;  /* flat rows per sample (rank > 2 inputs) */
     int64_t k, n;             /* dense: input, output columns; dropout: n */
     pm_act act;               /* dense or activation layer's activation */
     void *w, *b, *dw, *db;    /* dense parameters and gradients (b, db NULL: no bias) */
-    void *z, *y, *dz, *dx;    /* dense: all four; dropout: y and dx */
+    void *z, *y, *dz, *dx;    /* dense: all four; dropout, activation: y and dx */
     void *mask;               /* dropout mask */
     double rate;              /* dropout rate */
     pm_rng *rng;              /* dropout random state (advanced) */

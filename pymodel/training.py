@@ -140,12 +140,14 @@ class Step:
         total = native_plan.loss_sum(values, w)  # the compiled plan sums the same way
         return total / rows * self.model._loss_weight, pred2, y2
 
-    def _with_logits(self, out: np.ndarray) -> np.ndarray:
-        """``out`` carrying ``_keras_logits`` (as Keras's sigmoid/softmax outputs) for metrics."""
+    def _with_logits(self, out: np.ndarray, z: np.ndarray | None = None) -> np.ndarray:
+        """``out`` carrying ``_keras_logits`` (as Keras's sigmoid/softmax outputs) for metrics;
+        ``z``: the logits, else the last layer's (from its input of the last Python forward)."""
         if not self.has_logits:
             return out
-        z = self.plan.layers[-1].logits(self.plan.buffers(out.shape[0])[-1],
-                                        self.plan.inputs[-1])
+        if z is None:
+            z = self.plan.layers[-1].logits(self.plan.buffers(out.shape[0])[-1],
+                                            self.plan.inputs[-1])
         tensor = out.view(backend.Tensor)
         tensor._keras_logits = z.reshape(out.shape)
         return tensor
@@ -191,8 +193,9 @@ class CompiledStep:
     completed step.
     """
 
-    def __init__(self, step: Step, cplan):
-        self.step, self.cplan = step, cplan
+    def __init__(self, step: Step, cplan, logits: np.ndarray | None = None):
+        """``logits``: for a last Activation layer, the buffer of its input (its logits)."""
+        self.step, self.cplan, self.logits = step, cplan, logits
         self.optimizer = step.model.optimizer
 
     def bind(self, x, y, w, order) -> None:
@@ -220,10 +223,12 @@ class CompiledStep:
         else:
             self.cplan.bind(x, y, w, order, self.losses)
         # the model outputs train_batch returns: views for the full and the last batch
-        self._outputs = {}
+        self._outputs, self._logits = {}, {}
         for rows in {min(capacity, self.n), self.n - (self.steps - 1) * capacity}:
-            buf = self.step.plan.buffers(rows)[-1]
-            self._outputs[rows] = buf["y"].reshape(buf["out_shape"])
+            shape = (rows,) + tuple(self.step.plan.shapes[-1])
+            self._outputs[rows] = self.step.plan.buffers(rows)[-1]["y"].reshape(shape)
+            if self.logits is not None:
+                self._logits[rows] = self.logits.reshape(capacity, -1)[:rows].reshape(shape)
 
     def train(self, b0: int, nb: int) -> None:
         """Train batches ``b0 .. b0+nb-1``; their losses land in ``self.losses[:nb]``."""
@@ -308,18 +313,19 @@ class CompiledStep:
             yb, wb = self.y[start:stop], None if self.w is None else self.w[start:stop]
         else:
             yb, wb = step.y[:rows], None if self.w is None else step.w[:rows]
-        return float(self.losses[0]), yb, step._with_logits(self._outputs[rows]), wb
+        return (float(self.losses[0]), yb,
+                step._with_logits(self._outputs[rows], self._logits.get(rows)), wb)
 
 
 def compile_step(step: Step):
     """A :class:`CompiledStep` for ``step``, or None when the plan cannot run it."""
-    from pymodel.layers import Dense, Dropout
+    from pymodel.layers import Activation, Dense, Dropout, Flatten, Reshape
     from pymodel.losses import KernelLoss
 
     model, plan = step.model, step.plan
     loss, optimizer = step.loss, model.optimizer
     layers = plan.layers
-    if (not layers or type(layers[-1]) is not Dense
+    if (not layers or type(layers[-1]) not in (Dense, Activation)
             or not isinstance(loss, KernelLoss)
             or type(loss).per_sample is not KernelLoss.per_sample
             or type(loss).gradient is not KernelLoss.gradient):
@@ -344,19 +350,26 @@ def compile_step(step: Step):
         if layer.activity_regularizer is not None:
             return None
         buf, shape = plan._full[i], plan.shapes[i]
+        fused = step.shortcut and i == len(layers) - 1
         if type(layer) is Dense:
             specs.append(native_plan.Dense(
                 w=layer._kernel(), b=layer._bias(), dw=layer.gradients[0],
                 db=layer.gradients[1] if layer.use_bias else None, act=layer._desc,
                 z=buf["z"], y=buf["y"], dz=buf["dz"], dx=buf["dx"], work=buf["work"],
-                rows_per_sample=math.prod(shape[:-1]), fused=step.shortcut and i == len(layers) - 1,
-                need_dx=bool(specs)))
+                rows_per_sample=math.prod(shape[:-1]), fused=fused, need_dx=bool(specs)))
+        elif type(layer) is Activation:
+            if (fused or layer.output_activation()) and not specs:
+                return None  # its input, the logits, would be the batch itself
+            specs.append(native_plan.Activation(
+                act=layer._desc, y=buf["y"], dx=buf["dx"], n=shape[-1],
+                rows_per_sample=math.prod(shape[:-1]), need_dx=bool(specs), fused=fused,
+                z=specs[-1].y if fused else None))
         elif type(layer) is Dropout and isinstance(layer.rate, (int, float)) and 0 <= layer.rate < 1:
             if layer.rate > 0:
                 specs.append(native_plan.Dropout(
                     rate=float(layer.rate), rng=layer._random_state(), mask=buf["mask"],
                     y=buf["y"], dx=buf["dx"], n=math.prod(shape), need_dx=bool(specs)))
-        else:
+        elif type(layer) not in (Flatten, Reshape):  # those two: views of the same memory
             return None
     if len(step.params) != len(slots):
         return None
@@ -368,7 +381,9 @@ def compile_step(step: Step):
         xb=step.x, yb=step.y, wb=step.w, per_sample=step.per_sample, grad=step.grad,
         loss=loss.descriptor(step.shortcut), shortcut=step.shortcut,
         loss_weight=model._loss_weight, optimizer=kind, params=params, options=options)
-    step._compiled = key, CompiledStep(step, cplan)
+    last = layers[-1]
+    logits = specs[-2].y if type(last) is Activation and last.output_activation() else None
+    step._compiled = key, CompiledStep(step, cplan, logits)
     return step._compiled[1]
 
 

@@ -328,6 +328,55 @@ def test_plan_matches_the_python_loop_with_weight_regularizers(name, monkeypatch
     assert plain.fit(x, y, batch_size=4, epochs=1, verbose=0).history["loss"][0] < ha["loss"][0]
 
 
+def _stack(name):
+    """(layers, input shape, loss) of models with Activation, Flatten and Reshape layers."""
+    L = keras.layers
+    stacks = {
+        "activation layers, softmax last": (
+            [L.Dense(7, input_shape=(5,)), L.Activation("relu"), L.Dense(6),
+             L.Activation("tanh"), L.Dropout(0.3), L.Dense(3), L.Activation("softmax")],
+            (5,), "categorical_crossentropy"),
+        "sigmoid last, binary crossentropy": (
+            [L.Dense(6, activation="elu", input_shape=(5,)), L.Dense(3), L.Activation("sigmoid")],
+            (5,), "binary_crossentropy"),
+        "softmax last, squared error": (
+            [L.Dense(6, input_shape=(5,)), L.Activation("swish"), L.Dense(3),
+             L.Activation("softmax")], (5,), "mse"),
+        "activation first": (
+            [L.Activation("tanh", input_shape=(5,)), L.Dense(4, activation="relu"),
+             L.Dense(3, activation="softmax")], (5,), "categorical_crossentropy"),
+        "flatten and reshape": (
+            [L.Flatten(input_shape=(2, 3)), L.Dense(8, activation="relu"), L.Reshape((2, 4)),
+             L.Dense(5, activation="relu"), L.Flatten(), L.Dense(3, activation="softmax")],
+            (2, 3), "categorical_crossentropy"),
+    }
+    return stacks[name]
+
+
+@pytest.mark.parametrize("name", ["activation layers, softmax last",
+                                  "sigmoid last, binary crossentropy", "softmax last, squared error",
+                                  "activation first", "flatten and reshape"])
+def test_plan_matches_the_python_loop_with_activation_flatten_and_reshape_layers(name,
+                                                                               monkeypatch):
+    def train(fast):
+        layers, shape, loss = _stack(name)
+        keras.utils.set_random_seed(6)
+        rng = np.random.default_rng(2)
+        x = rng.standard_normal((10,) + shape).astype(np.float32)
+        y = np.eye(3, dtype=np.float32)[rng.integers(0, 3, 10)]
+        model = keras.Sequential(layers)
+        model.compile(keras.optimizers.Adam(0.01), loss, metrics=["accuracy"])
+        used = _spy_on_compile_step(monkeypatch, fast)
+        history = model.fit(x, y, batch_size=4, epochs=3, verbose=0).history
+        per_batch = model.train_on_batch(x[:4], y[:4], return_dict=True)
+        monkeypatch.undo()
+        return model.get_weights(), history, per_batch, used
+
+    (wa, ha, ba, used), (wb, hb, bb, _) = train(True), train(False)
+    assert used and all(used) and ha == hb and ba == bb
+    assert all(np.array_equal(a, b) for a, b in zip(wa, wb))
+
+
 def test_plan_optimizer_step_split_over_threads_matches_the_python_loop(monkeypatch):
     """Over 65,536 parameters the plan spreads the update over threads: same bits."""
     before = gemm.get_num_threads()

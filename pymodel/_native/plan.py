@@ -69,13 +69,18 @@ class Dropout:
 
 @dataclass
 class Activation:
-    """y = act(x) on (rows_per_sample, n) per sample (forward plans only)."""
+    """y = act(x) on (rows_per_sample, n) per sample; ``dx`` the backward's (None in a
+    :class:`ForwardPlan`). A ``fused`` last layer passes dy = d loss / d x through, and ``z``
+    is then its input, the logits the loss reads."""
 
     act: object                 # pm_act *
     y: np.ndarray
     n: int
     rows_per_sample: int = 1
     need_dx: bool = False
+    dx: np.ndarray | None = None
+    fused: bool = False
+    z: np.ndarray | None = None
 
 
 @dataclass
@@ -158,8 +163,10 @@ class _Plan:
             c.dx = self._opt(layer.dx, "dx")
         elif isinstance(layer, Activation):
             c.kind, c.n, c.act = lib.PM_PLAN_ACTIVATION, int(layer.n), layer.act[0]
+            c.fused = int(bool(layer.fused))
             self._keep.append(layer.act)
-            c.y = self._out(layer.y, "y")
+            c.y, c.dx, c.z = self._out(layer.y, "y"), self._opt(layer.dx, "dx"), \
+                self._opt(layer.z, "z")
         else:
             raise TypeError("plan layers are Dense, Dropout or Activation. Received: "
                             f"{type(layer).__name__}")
@@ -172,10 +179,12 @@ class TrainingPlan(_Plan):
                  out_cols: int, xb, yb, wb, per_sample, grad, loss, shortcut: bool,
                  loss_weight: float, optimizer: str, params: list, options: dict):
         for layer in layers:  # what the backward pass writes
-            if isinstance(layer, Activation) or (layer.need_dx and layer.dx is None) or (
+            if (layer.need_dx and layer.dx is None) or (
                     isinstance(layer, Dense) and (layer.dw is None or layer.dz is None)):
-                raise ValueError("training plan layers are Dense or Dropout with their backward "
-                                 f"buffers. Received: {type(layer).__name__}")
+                raise ValueError("training plan layers need their backward buffers. Received: "
+                                 f"{type(layer).__name__} without them")
+        if shortcut and isinstance(layers[-1], Activation) and layers[-1].z is None:
+            raise ValueError("a fused last Activation needs z, its input (the logits)")
         super().__init__(layers, xb.dtype)
         self._fn = kernel("plan_train", self.dtype)
         self._epochs_fn = kernel("plan_train_epochs", self.dtype)
