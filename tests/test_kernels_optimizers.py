@@ -324,6 +324,26 @@ def test_l1l2_and_sumsq_match_float64_sums_for_every_length(dtype, n):
     assert O.sumsq(w) == pytest.approx((w64 ** 2).sum(), rel=1e-12)
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_adadelta_step_is_its_numpy_formula_in_the_variable_dtype(dtype):
+    """Bitwise the NumPy statement of tf-keras's update (Python floats as weak scalars)."""
+    rng = np.random.default_rng(4)
+    w = rng.normal(size=37).astype(dtype)
+    acc, acc_delta = np.zeros_like(w), np.zeros_like(w)
+    want_w, want_acc, want_delta = w.copy(), acc.copy(), acc_delta.copy()
+    lr, rho, eps = 1.0, 0.95, 1e-7
+    for _ in range(5):
+        g = rng.normal(size=w.shape).astype(dtype)
+        O.adadelta_step(w, g, acc, acc_delta, lr, rho, eps)
+        want_acc = rho * want_acc + (1 - rho) * g * g
+        delta = -np.sqrt(want_delta + eps) * g / np.sqrt(want_acc + eps)
+        want_delta = rho * want_delta + (1 - rho) * delta * delta
+        want_w = want_w + w.dtype.type(lr) * delta
+    for got, want in ((w, want_w), (acc, want_acc), (acc_delta, want_delta)):
+        assert got.dtype == want.dtype
+        np.testing.assert_array_equal(got, want)
+
+
 def test_bad_arguments_are_refused():
     w, g, m = np.zeros(4), np.ones(4), np.zeros(4)
     with pytest.raises(ValueError, match="shape"):

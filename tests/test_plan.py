@@ -80,6 +80,8 @@ OPTIMIZERS = {
                                                                weight_decay=0.01),
     "legacy_rmsprop_decay": lambda: legacy.RMSprop(learning_rate=0.01, decay=0.1),
     "legacy_adagrad": lambda: legacy.Adagrad(learning_rate=0.1),
+    "adadelta": lambda: keras.optimizers.Adadelta(learning_rate=1.0),
+    "legacy_adadelta_decay": lambda: legacy.Adadelta(learning_rate=1.0, decay=0.1),
 }
 
 

@@ -23,7 +23,8 @@ import numpy as np
 from pymodel._native import check, ffi, kernel, nullable_ptr, out_ptr, ptr, require
 
 __all__ = [
-    "sgd_step", "adagrad_step", "rmsprop_step", "adam_step", "adamax_step", "nadam_step",
+    "sgd_step", "adagrad_step", "rmsprop_step", "adam_step", "adamax_step", "adadelta_step",
+    "nadam_step",
     "sumsq", "scale", "clip", "weight_decay", "l1l2",
 ]
 
@@ -100,6 +101,15 @@ def adamax_step(w, g, m, u, lr, beta_1, beta_2, epsilon, t) -> None:
     check(kernel("adamax_step", w.dtype)(
         w.size, out_ptr(w), ptr(g), out_ptr(m), out_ptr(u), float(lr), float(beta_1),
         float(beta_2), float(epsilon), _step(t)), "pm_adamax_step")
+
+
+def adadelta_step(w, g, acc, acc_delta, lr, rho=0.95, epsilon=1e-7) -> None:
+    """Adadelta: ``acc = rho acc + (1-rho) g^2; d = -sqrt(acc_delta + eps) g / sqrt(acc + eps);
+    acc_delta = rho acc_delta + (1-rho) d^2; w += lr d``."""
+    _operands(w, g, acc=acc, acc_delta=acc_delta)
+    check(kernel("adadelta_step", w.dtype)(
+        w.size, out_ptr(w), ptr(g), out_ptr(acc), out_ptr(acc_delta), float(lr), float(rho),
+        float(epsilon)), "pm_adadelta_step")
 
 
 def nadam_step(w, g, m, v, lr, beta_1, beta_2, epsilon, u_t, u_t1, u_prod, u_prod_t1,

@@ -28,7 +28,7 @@ __all__ = ["Dense", "Dropout", "Activation", "Param", "TrainingPlan", "ForwardPl
 #: optimizer name -> pm_plan optimizer kind
 OPTIMIZERS = {"sgd": lib.PM_PLAN_SGD, "adagrad": lib.PM_PLAN_ADAGRAD,
               "rmsprop": lib.PM_PLAN_RMSPROP, "adam": lib.PM_PLAN_ADAM,
-              "adamax": lib.PM_PLAN_ADAMAX}
+              "adamax": lib.PM_PLAN_ADAMAX, "adadelta": lib.PM_PLAN_ADADELTA}
 
 
 @dataclass

@@ -265,11 +265,7 @@ class AdamW(Adam):
 
 class Adadelta(Optimizer):
     """``a = rho*a + (1-rho)*g^2``; ``d = -sqrt(ad + eps)/sqrt(a + eps)*g``;
-    ``ad = rho*ad + (1-rho)*d^2``; ``w += lr*d``.
-
-    NOTE: NumPy in the variable dtype (no C kernel yet); Adadelta is rare in
-    Sequential scripts and one step is a handful of vector operations.
-    """
+    ``ad = rho*ad + (1-rho)*d^2``; ``w += lr*d``."""
 
     slot_names = ("accumulated_grad", "accumulated_delta_var")
 
@@ -278,13 +274,16 @@ class Adadelta(Optimizer):
         self.rho, self.epsilon = rho, epsilon
 
     def _update(self, i, w, g, lr, t):
-        acc = self._slots["accumulated_grad"][i]
-        acc_delta = self._slots["accumulated_delta_var"][i]
-        rho, eps = self.rho, self.epsilon
-        acc[...] = rho * acc + (1 - rho) * g * g
-        delta = -np.sqrt(acc_delta + eps) * g / np.sqrt(acc + eps)
-        acc_delta[...] = rho * acc_delta + (1 - rho) * delta * delta
-        w += w.dtype.type(lr) * delta
+        _ops().adadelta_step(w, g, *self._plan_slots(i), lr, self.rho, self.epsilon)
+
+    plan_kind = "adadelta"
+
+    def _plan_options(self):
+        return {"rho": self.rho, "epsilon": self.epsilon}
+
+    def _plan_slots(self, i):
+        s = self._slots
+        return (s["accumulated_grad"][i], s["accumulated_delta_var"][i])
 
     def get_config(self):
         return {**super().get_config(), "rho": self.rho, "epsilon": self.epsilon}
