@@ -371,7 +371,7 @@ def compile_step(step: Step):
                     y=buf["y"], dx=buf["dx"], n=math.prod(shape), need_dx=bool(specs)))
         elif type(layer) not in (Flatten, Reshape):  # those two: views of the same memory
             return None
-    if len(step.params) != len(slots):
+    if not len(step.params) == len(slots) == len(regularizers):
         return None
     params = [native_plan.Param(w, g, s, reg)
               for w, g, s, reg in zip(step.params, step.grads, slots, regularizers)]
