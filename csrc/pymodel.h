@@ -274,6 +274,12 @@ int pm_adadelta_step_f64(int64_t n, double *w, const double *g, double *acc,
                          double *acc_delta, double lr, double rho,
                          double epsilon);
 
+/* Lion: w -= lr sign(b1 m + (1 - b1) g); m = b2 m + (1 - b2) g. */
+int pm_lion_step_f32(int64_t n, float *w, const float *g, float *m, double lr,
+                     double beta_1, double beta_2);
+int pm_lion_step_f64(int64_t n, double *w, const double *g, double *m, double lr,
+                     double beta_1, double beta_2);
+
 /* m += (g - m)(1 - b1); u = max(b2 u, |g|); w -= lr m / ((1 - b1^t)(u + eps)). */
 int pm_adamax_step_f32(int64_t n, float *w, const float *g, float *m, float *u,
                        double lr, double beta_1, double beta_2, double epsilon,
@@ -426,7 +432,7 @@ int pm_global_avg_pool_bwd_f64(int64_t n, int64_t s, int64_t c,
  * it keeps no pointer after it returns. */
 enum { PM_PLAN_DENSE = 0, PM_PLAN_DROPOUT = 1, PM_PLAN_ACTIVATION = 2 };
 enum { PM_PLAN_SGD = 0, PM_PLAN_ADAGRAD = 1, PM_PLAN_RMSPROP = 2,
-       PM_PLAN_ADAM = 3, PM_PLAN_ADAMAX = 4, PM_PLAN_ADADELTA = 5 };
+       PM_PLAN_ADAM = 3, PM_PLAN_ADAMAX = 4, PM_PLAN_ADADELTA = 5, PM_PLAN_LION = 6 };
 
 /* One layer. Dense: x (m x k) -> z, y (m x n) with m = rows x
  * rows_per_sample; backward writes dz (unless fused), dx (if need_dx), dw,

@@ -344,6 +344,27 @@ def test_adadelta_step_is_its_numpy_formula_in_the_variable_dtype(dtype):
         np.testing.assert_array_equal(got, want)
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_lion_step_is_its_numpy_formula_with_numpys_sign(dtype):
+    """Bitwise the NumPy statement, np.sign included: a zero update moves nothing, NaN spreads."""
+    rng = np.random.default_rng(5)
+    w = rng.normal(size=41).astype(dtype)
+    m = rng.normal(size=41).astype(dtype)
+    want_w, want_m = w.copy(), m.copy()
+    lr, b1, b2 = 0.01, 0.9, 0.99
+    for step in range(4):
+        g = rng.normal(size=w.shape).astype(dtype)
+        if step == 1:
+            g[:3], m[:3], want_m[:3] = 0, 0, 0  # u = 0: sign 0
+            g[3] = np.nan
+        O.lion_step(w, g, m, lr, b1, b2)
+        want_w = want_w - w.dtype.type(lr) * np.sign(want_m * b1 + g * (1.0 - b1))
+        want_m = want_m * b2 + g * (1.0 - b2)
+    np.testing.assert_array_equal(w, want_w)
+    np.testing.assert_array_equal(m, want_m)
+    assert np.isnan(w[3]) and np.isfinite(w[:3]).all()
+
+
 def test_bad_arguments_are_refused():
     w, g, m = np.zeros(4), np.ones(4), np.zeros(4)
     with pytest.raises(ValueError, match="shape"):

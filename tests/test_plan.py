@@ -82,6 +82,7 @@ OPTIMIZERS = {
     "legacy_adagrad": lambda: legacy.Adagrad(learning_rate=0.1),
     "adadelta": lambda: keras.optimizers.Adadelta(learning_rate=1.0),
     "legacy_adadelta_decay": lambda: legacy.Adadelta(learning_rate=1.0, decay=0.1),
+    "lion": lambda: keras.optimizers.Lion(learning_rate=0.01),
 }
 
 

@@ -24,7 +24,7 @@ from pymodel._native import check, ffi, kernel, nullable_ptr, out_ptr, ptr, requ
 
 __all__ = [
     "sgd_step", "adagrad_step", "rmsprop_step", "adam_step", "adamax_step", "adadelta_step",
-    "nadam_step",
+    "lion_step", "nadam_step",
     "sumsq", "scale", "clip", "weight_decay", "l1l2",
 ]
 
@@ -110,6 +110,13 @@ def adadelta_step(w, g, acc, acc_delta, lr, rho=0.95, epsilon=1e-7) -> None:
     check(kernel("adadelta_step", w.dtype)(
         w.size, out_ptr(w), ptr(g), out_ptr(acc), out_ptr(acc_delta), float(lr), float(rho),
         float(epsilon)), "pm_adadelta_step")
+
+
+def lion_step(w, g, m, lr, beta_1=0.9, beta_2=0.99) -> None:
+    """Lion: ``w -= lr sign(b1 m + (1-b1) g); m = b2 m + (1-b2) g`` (np.sign's sign)."""
+    _operands(w, g, m=m)
+    check(kernel("lion_step", w.dtype)(w.size, out_ptr(w), ptr(g), out_ptr(m), float(lr),
+                                       float(beta_1), float(beta_2)), "pm_lion_step")
 
 
 def nadam_step(w, g, m, v, lr, beta_1, beta_2, epsilon, u_t, u_t1, u_prod, u_prod_t1,

@@ -28,7 +28,8 @@ __all__ = ["Dense", "Dropout", "Activation", "Param", "TrainingPlan", "ForwardPl
 #: optimizer name -> pm_plan optimizer kind
 OPTIMIZERS = {"sgd": lib.PM_PLAN_SGD, "adagrad": lib.PM_PLAN_ADAGRAD,
               "rmsprop": lib.PM_PLAN_RMSPROP, "adam": lib.PM_PLAN_ADAM,
-              "adamax": lib.PM_PLAN_ADAMAX, "adadelta": lib.PM_PLAN_ADADELTA}
+              "adamax": lib.PM_PLAN_ADAMAX, "adadelta": lib.PM_PLAN_ADADELTA,
+              "lion": lib.PM_PLAN_LION}
 
 
 @dataclass

@@ -292,7 +292,6 @@ class Adadelta(Optimizer):
 class Lion(Optimizer):
     """``w -= lr*sign(b1*m + (1-b1)*g)``; ``m = b2*m + (1-b2)*g`` (Chen et al. 2023).
 
-    NOTE: NumPy in the variable dtype (no C kernel yet).
     Reference: Chen et al. 2023, arXiv:2302.06675.
     """
 
@@ -306,9 +305,15 @@ class Lion(Optimizer):
         self.beta_1, self.beta_2 = beta_1, beta_2
 
     def _update(self, i, w, g, lr, t):
-        m = self._slots["momentum"][i]
-        w -= w.dtype.type(lr) * np.sign(m * self.beta_1 + g * (1.0 - self.beta_1))
-        m[...] = m * self.beta_2 + g * (1.0 - self.beta_2)
+        _ops().lion_step(w, g, self._slots["momentum"][i], lr, self.beta_1, self.beta_2)
+
+    plan_kind = "lion"
+
+    def _plan_options(self):
+        return {"beta_1": self.beta_1, "beta_2": self.beta_2}
+
+    def _plan_slots(self, i):
+        return (self._slots["momentum"][i],)
 
     def get_config(self):
         return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2}
