@@ -304,6 +304,11 @@ int pm_nadam_step_f64(int64_t n, double *w, const double *g, double *m, double *
                       double beta2_pow);
 
 /* ----------------------------------------------- vector helpers (training) */
+/* PM_OK when every x[i] is finite, PM_ENONFINITE when one is NaN or
+ * infinite (one vectorized pass, no early exit). */
+int pm_finite_f32(int64_t n, const float *x);
+int pm_finite_f64(int64_t n, const double *x);
+
 /* *out = sum of x[i]^2 (double accumulator), for clipnorm / global_clipnorm. */
 int pm_sumsq_f32(int64_t n, const float *x, double *out);
 int pm_sumsq_f64(int64_t n, const double *x, double *out);

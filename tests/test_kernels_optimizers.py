@@ -365,6 +365,18 @@ def test_lion_step_is_its_numpy_formula_with_numpys_sign(dtype):
     assert np.isnan(w[3]) and np.isfinite(w[:3]).all()
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("n", [1, 7, 16, 1001])
+def test_finite_finds_one_nan_or_infinity_anywhere(dtype, n):
+    x = (np.random.default_rng(n).uniform(-1, 1, n) * np.finfo(dtype).max).astype(dtype)
+    assert O.finite(x) and O.finite(x[:0])
+    for where in sorted({0, n // 2, n - 1}):
+        for bad in (np.nan, np.inf, -np.inf):
+            y = x.copy()
+            y[where] = bad
+            assert not O.finite(y)
+
+
 def test_bad_arguments_are_refused():
     w, g, m = np.zeros(4), np.ones(4), np.zeros(4)
     with pytest.raises(ValueError, match="shape"):

@@ -20,12 +20,12 @@ import numbers
 
 import numpy as np
 
-from pymodel._native import check, ffi, kernel, nullable_ptr, out_ptr, ptr, require
+from pymodel._native import check, ffi, kernel, lib, nullable_ptr, out_ptr, ptr, require
 
 __all__ = [
     "sgd_step", "adagrad_step", "rmsprop_step", "adam_step", "adamax_step", "adadelta_step",
     "lion_step", "nadam_step",
-    "sumsq", "scale", "clip", "weight_decay", "l1l2",
+    "sumsq", "scale", "clip", "weight_decay", "l1l2", "finite",
 ]
 
 
@@ -169,3 +169,13 @@ def l1l2(w, l1, l2, g) -> float:
     out = ffi.new("double *")
     check(kernel("l1l2", w.dtype)(w.size, ptr(w), float(l1), float(l2), out_ptr(g), out), "pm_l1l2")
     return float(out[0])
+
+
+def finite(x: np.ndarray) -> bool:
+    """True when every element of ``x`` is finite: one vectorized pass (a min and a max take two)."""
+    require(x, "x")
+    status = kernel("finite", x.dtype)(x.size, ptr(x))
+    if status == lib.PM_ENONFINITE:
+        return False
+    check(status, "pm_finite")
+    return True
