@@ -4,7 +4,9 @@
  *
  * Passes over memory are fused where the pieces allow: the bias is GEMM's
  * initial C (beta = 1), the activation runs in place on z when y == z, and
- * db is summed from dz while dz is still in cache.
+ * db is summed from dz while dz is still in cache. The bias, activation, dz
+ * and db passes run as hooks of the layer's GEMM (pm_gemm_hooks), split
+ * over its thread team.
  */
 #include <string.h>
 

@@ -14,6 +14,18 @@
 
 #include "pm_gemm.h"
 
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+/* Run hook fn (may be NULL) of hooks (may be NULL) for thread id of nt. */
+static void pm_gemm_hook(const pm_gemm_hooks *hooks, int after, int id, int nt)
+{
+    void (*fn)(void *, int, int) = hooks == NULL ? NULL : after ? hooks->after : hooks->before;
+    if (fn != NULL)
+        fn(hooks->ctx, id, nt);
+}
+
 /* PM_GEMM_AUTO, or the variant forced by pm_gemm_set_variant. */
 static int pm_gemm_forced = PM_GEMM_AUTO;
 

@@ -106,10 +106,4 @@ int pm_gemm_variant_resolved(void);
 #define PM_GEMM_X86 1
 #endif
 
-#ifdef _OPENMP
-#define PM_OMP(directive) _Pragma(#directive)
-#else
-#define PM_OMP(directive)
-#endif
-
 #endif /* PM_GEMM_H */

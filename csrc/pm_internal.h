@@ -46,6 +46,13 @@
             return pm_try_status_;        \
     } while (0)
 
+/* An OpenMP directive, or nothing in a build without OpenMP. */
+#ifdef _OPENMP
+#define PM_OMP(directive) _Pragma(#directive)
+#else
+#define PM_OMP(directive)
+#endif
+
 #define PM_MIN(a, b) ((a) < (b) ? (a) : (b))
 #define PM_MAX(a, b) ((a) > (b) ? (a) : (b))
 
@@ -66,5 +73,41 @@ static inline int pm_mul_size(int64_t a, int64_t b, int64_t *out)
  * costs more than it saves), never more than parts. */
 #define PM_PAR_MIN_ELEMS ((int64_t)1 << 15)
 int pm_threads_for(int64_t elems, int64_t parts);
+
+/* Work a caller runs inside a product's thread team, each thread with its
+ * id (0 <= id < nt): before(ctx, id, nt) ahead of the product (the team
+ * then waits at a barrier; it may write C and op(B), not op(A)), after(ctx,
+ * id, nt) once C is complete. Either may be NULL. Products that run
+ * without a team call them once each with id 0, nt 1. Both may use
+ * orphaned OpenMP barriers, which every thread of the team reaches. */
+typedef struct pm_gemm_hooks {
+    void (*before)(void *ctx, int id, int nt);
+    void (*after)(void *ctx, int id, int nt);
+    void *ctx;
+} pm_gemm_hooks;
+
+/* pm_gemm_f32/f64 with hooks (NULL: none). */
+int pm_gemm_hooked_f32(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k,
+                       float alpha, const float *a, int64_t lda, const float *b,
+                       int64_t ldb, float beta, float *c, int64_t ldc, void *work,
+                       int64_t work_bytes, const pm_gemm_hooks *hooks);
+int pm_gemm_hooked_f64(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k,
+                       double alpha, const double *a, int64_t lda, const double *b,
+                       int64_t ldb, double beta, double *c, int64_t ldc, void *work,
+                       int64_t work_bytes, const pm_gemm_hooks *hooks);
+
+/* [*lo, *hi): thread id's share of rows of cols elements, its first
+ * element a multiple of 16 from the start (so elementwise kernels see the
+ * same vector groups as over the whole array). */
+static inline void pm_rows_share(int64_t rows, int64_t cols, int id, int nt,
+                                 int64_t *lo, int64_t *hi)
+{
+    int64_t q = 1;  /* rows per step: q * cols is a multiple of 16 */
+    while (q < 16 && (q * cols) % 16 != 0)
+        q *= 2;
+    const int64_t steps = (rows + q - 1) / q;
+    *lo = PM_MIN(rows, steps * id / nt * q);
+    *hi = PM_MIN(rows, steps * (id + 1) / nt * q);
+}
 
 #endif /* PM_INTERNAL_H */

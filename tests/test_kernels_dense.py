@@ -24,8 +24,10 @@ REF = {
     "tanh": (np.tanh, lambda z, y, dy: dy * (1 - y * y)),
     "softmax": (softmax, lambda z, y, dy: y * (dy - (dy * y).sum(axis=1, keepdims=True))),
 }
-# (m, k, n): 1x1, odd, a column block wider than 512, big enough for the blocked GEMM.
-SHAPES = [(1, 1, 1), (1, 3, 1), (5, 1, 7), (7, 13, 5), (33, 65, 17), (3, 4, 600), (96, 80, 70)]
+# (m, k, n): 1x1, odd, a column block wider than 512, big enough for the blocked GEMM, and
+# big enough for the elementwise passes to be split over the GEMM's threads.
+SHAPES = [(1, 1, 1), (1, 3, 1), (5, 1, 7), (7, 13, 5), (33, 65, 17), (3, 4, 600), (96, 80, 70),
+          (300, 64, 130)]
 
 
 def data(m, k, n, dtype, seed=0):
@@ -70,6 +72,29 @@ def test_dense_forward_and_backward_match_numpy(kind, shape, dtype):
     close(dx, dz_ref @ w64.T, dtype)
     for a, a0 in zip((x, w, b, dy), saved):
         np.testing.assert_array_equal(a, a0)
+
+
+@pytest.mark.parametrize("kind", ["relu", "sigmoid", "tanh", "gelu", "elu", "softmax"])
+def test_the_passes_split_over_threads_give_the_same_bits_as_one_thread(kind):
+    """Bias, activation, dz and db run in the GEMM's team, each thread on its share of rows
+    (columns for db): 300 x 130 outputs (rows of 130, not a multiple of the vector width)."""
+    from pymodel._native import gemm
+    m, k, n = 300, 64, 130
+    x, w, b, dy = data(m, k, n, F32, seed=3)
+    desc = act.descriptor(kind)
+    before = gemm.get_num_threads()
+    results = []
+    try:
+        for threads in (1, 2):
+            gemm.set_num_threads(threads)
+            work = dense.workspace(m, k, n, F32)
+            z, y = dense.forward(x, w, b, desc, work=work)
+            dx, dw, db = dense.backward(x, w, desc, z, y, dy, work=work)
+            results.append((z, y, dx, dw, db))
+    finally:
+        gemm.set_num_threads(before)
+    for one, two in zip(*results):
+        np.testing.assert_array_equal(one, two)
 
 
 @pytest.mark.parametrize("kind", ["linear", "relu", "sigmoid", "tanh", "softmax", "gelu", "elu", "log_softmax"])
