@@ -554,6 +554,13 @@ int pm_plan_predict_finite_f64(const pm_plan *p, int64_t n, const double *x,
 int pm_loss_sum_f32(int64_t n, const float *v, const float *w, double *out);
 int pm_loss_sum_f64(int64_t n, const double *v, const double *w, double *out);
 
+/* ---------------------------------------------------------- Python */
+/* Install as module.name (a module already imported, with a _gemm_checked
+ * function) a builtin gemm that takes the common call straight to
+ * pm_gemm_disjoint and passes every other one to _gemm_checked. PM_OK, or
+ * PM_EUNSUPPORTED where the build has no such entry (Python < 3.11). */
+int pm_py_bind_gemm(const char *module, const char *name);
+
 /* PM_CDEF_END */
 
 #ifdef __cplusplus

@@ -81,7 +81,11 @@ def gemm(a: np.ndarray, b: np.ndarray, *, trans_a: bool = False, trans_b: bool =
 
     ``c`` (written in place when given) must not overlap ``a`` or ``b``; with
     beta == 0 its old contents are never read. ``work`` is a buffer from
-    :func:`workspace`; without it each Python thread reuses a private one.
+    :func:`workspace`; without it each thread reuses a private one.
+
+    Replaced at import by the C core's builtin of the same signature (see the
+    end of this module), which runs the common call and hands every other
+    one, and every call C refuses, to this function's checks.
     """
     # Small products cost about as much to check as to compute, so the common
     # case (2-D C-contiguous arrays of one float dtype) is recognised with a
@@ -242,3 +246,11 @@ def _variant_from_env() -> None:
 
 _threads_from_env()
 _variant_from_env()
+
+# Checking and converting three arrays here costs more than a small product
+# itself, so where the build has it (Python >= 3.11) gemm is the C core's
+# builtin, which reaches the kernel through the buffer protocol and passes any
+# call it does not take, unchanged, to these checks.
+_gemm_checked = gemm
+if lib.pm_py_bind_gemm(__name__.encode(), b"gemm") not in (_OK, lib.PM_EUNSUPPORTED):
+    raise ImportError("pymodel: could not bind the C gemm entry")
