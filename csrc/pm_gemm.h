@@ -28,7 +28,10 @@
  * ukr_rows and ukr_rows_t, for products with few rows, B as stored or
  * transposed (see pm_gemm_rows); and pack_bt,
  * a SIMD packer for a full NR-wide panel of a transposed B
- * (bp[p*NR + j] = b[j*ldb + p]). NULL: the full kernel / the half kernel /
+ * (bp[p*NR + j] = b[j*ldb + p]); narrow_direct, a whole product with
+ * 8 <= n <= PM_GEMM_DIRECT_MAX columns and A as stored (rows along k), for
+ * a variant that computes it without transposing A (see
+ * pm_gemm_avx512.c). NULL: the full kernel / the half kernel /
  * the blocked driver / the portable packer is used. Blocking: mc is a multiple of mr,
  * nc a multiple of nr; mr, nr, kc and nc are within the PM_GEMM_*_MAX limits
  * below, which size the workspace (so it does not depend on the variant in
@@ -50,6 +53,9 @@
         int64_t n);                                                           \
     typedef void PM_CAT(pm_gemm_pack_bt, SUF)(const T *b, int64_t ldb,        \
                                               int64_t kc, T *bp);             \
+    typedef void PM_CAT(pm_gemm_narrow_direct, SUF)(                          \
+        int64_t m, int64_t n, int64_t k, T alpha, const T *a, int64_t lda,    \
+        const T *b, int64_t ldb, T beta, T *c, int64_t ldc, T *buf);          \
     typedef struct PM_CAT(pm_gemm_arch, SUF) {                                \
         int mr, nr, mc, kc, nc;                                               \
         PM_CAT(pm_gemm_ukr, SUF) *ukr;                                        \
@@ -59,6 +65,7 @@
         PM_CAT(pm_gemm_ukr_rows, SUF) *ukr_rows;                              \
         PM_CAT(pm_gemm_ukr_rows, SUF) *ukr_rows_t;                            \
         PM_CAT(pm_gemm_pack_bt, SUF) *pack_bt;                                \
+        PM_CAT(pm_gemm_narrow_direct, SUF) *narrow_direct;                    \
     } PM_CAT(pm_gemm_arch, SUF);
 
 PM_GEMM_DECLARE_ARCH(float, f32)
@@ -85,6 +92,9 @@ PM_GEMM_DECLARE_ARCH(double, f64)
  * to be threaded use the narrow kernel when the variant has one: vectors
  * along the rows of C, so every lane works for n = 10. */
 #define PM_GEMM_NARROW_MAX 12
+/* The most columns narrow_direct takes (8 in vectors, the rest as dot
+ * products); it needs at least 8. */
+#define PM_GEMM_DIRECT_MAX 10
 /* Products with at most this many rows stream B straight from the
  * caller's memory into vector FMAs (see pm_gemm_rows): packing B would
  * copy all of it for a few rows of C. */

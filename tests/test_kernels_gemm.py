@@ -19,7 +19,8 @@ TRANS = [(False, False), (False, True), (True, False), (True, True)]
 # (m = 256) and NC (2048, 4096); then the thin products of a 10-unit output
 # layer (batch x 256 -> 10 and both backward forms), whose narrow B panels
 # the masked kernels read in place, and A^T B with n <= 12 (narrow kernels,
-# rows of C in vectors), also over KC.
+# rows of C in vectors), also over KC; and A B with 8 to 10 columns
+# (AVX-512's direct kernel: six rows at a time, 16 terms of k, KC blocks).
 SIZES = [
     (1, 1, 1), (2, 3, 5), (8, 8, 8), (8, 8, 9), (7, 13, 17), (16, 16, 16),
     (3, 5, 300), (1, 33, 257), (5, 7, 64), (6, 16, 32), (8, 48, 20), (9, 24, 40),
@@ -30,6 +31,7 @@ SIZES = [
     (32, 10, 256), (32, 256, 10), (256, 10, 32), (128, 10, 256), (128, 256, 10),
     (256, 10, 128), (256, 10, 256), (256, 256, 10), (13, 10, 40), (20, 41, 30), (300, 3, 50), (40, 12, 1100),
     (33, 13, 20),
+    (9, 8, 17), (19, 9, 600), (40, 10, 1100), (61, 10, 33), (14, 8, 1), (13, 9, 15),
 ]
 
 
