@@ -101,17 +101,6 @@ static int pm_gemm_is_small(int64_t m, int64_t n, int64_t k)
            m * n * k <= PM_GEMM_SMALL;
 }
 
-/* Split total into ceil(total / max) near-equal blocks, rounded up to a
- * multiple of unit (max is a multiple of unit, so the result is <= max).
- * Depends on the sizes only, so the blocking is the same for any thread
- * count. */
-static int64_t pm_gemm_block(int64_t total, int64_t max, int64_t unit)
-{
-    const int64_t parts = (total + max - 1) / max;
-    const int64_t size = (total + parts - 1) / parts;
-    return (size + unit - 1) / unit * unit;
-}
-
 /* True when byte ranges [lo1, hi1) and [lo2, hi2) share a byte. */
 static int pm_gemm_meet(uintptr_t lo1, uintptr_t hi1, uintptr_t lo2,
                         uintptr_t hi2)

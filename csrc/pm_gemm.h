@@ -99,6 +99,17 @@ PM_GEMM_DECLARE_ARCH(double, f64)
  * caller's memory into vector FMAs (see pm_gemm_rows): packing B would
  * copy all of it for a few rows of C. */
 #define PM_GEMM_ROWS_MAX 8
+/* Split total into ceil(total / max) near-equal blocks, rounded up to a
+ * multiple of unit (max is a multiple of unit, so the result is <= max).
+ * Depends on the sizes only, so the blocking is the same for any thread
+ * count. */
+static inline int64_t pm_gemm_block(int64_t total, int64_t max, int64_t unit)
+{
+    const int64_t parts = (total + max - 1) / max;
+    const int64_t size = (total + parts - 1) / parts;
+    return (size + unit - 1) / unit * unit;
+}
+
 /* Alignment of the packed buffers inside the caller's workspace. */
 #define PM_GEMM_ALIGN 64
 

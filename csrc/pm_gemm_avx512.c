@@ -227,8 +227,7 @@ static void pm_gemm_avx512_f32_narrow_direct(int64_t m, int64_t n, int64_t k, fl
                                              float *buf)
 {
     const int rest = (int)n - 8;
-    const int64_t blocks = (k + PM_GEMM_KC_MAX - 1) / PM_GEMM_KC_MAX;
-    const int64_t kc = (k + blocks - 1) / blocks;
+    const int64_t kc = pm_gemm_block(k, PM_GEMM_KC_MAX, 1);
     for (int64_t pc = 0; pc < k; pc += kc) {
         const int64_t kcur = PM_MIN(kc, k - pc);
         const float beta_blk = pc == 0 ? beta : 1.0f;

@@ -175,44 +175,48 @@ static PyObject *fast_gemm(PyObject *self, PyObject *const *args, Py_ssize_t nar
         return call_checked(args, nargs, kwnames);
 
     Py_buffer va, vb, vc, vw;
-    int held = 0; /* views taken: a, b, c, work in turn */
+    int held = 0;    /* views taken: a, b, c, work in turn */
+    int checked = 1; /* hand the call to the checked path */
     PyObject *result = NULL;
     int size = 0;
     if (array_view(args[0], &va, 0) != 0)
-        goto slow;
+        goto out;
     held = 1;
     if (array_view(args[1], &vb, 0) != 0)
-        goto slow;
+        goto out;
     held = 2;
     size = float_size(&va);
     if (size == 0 || va.ndim != 2 || vb.ndim != 2 || float_size(&vb) != size)
-        goto slow;
+        goto out;
     const Py_ssize_t ra = va.shape[0], ca = va.shape[1], rb = vb.shape[0], cb = vb.shape[1];
     const Py_ssize_t m = trans_a ? ca : ra, k = trans_a ? ra : ca;
     const Py_ssize_t kb = trans_b ? cb : rb, n = trans_b ? rb : cb;
     if (k != kb)
-        goto slow;
+        goto out;
     if (c == NULL) {
         result = PyObject_CallFunction(np_empty, "((nn)O)", m, n, size == 4 ? dtype_f32 : dtype_f64);
-        if (result == NULL)
-            goto done;
+        if (result == NULL) { /* numpy's error (MemoryError) stands */
+            checked = 0;
+            goto out;
+        }
         c = result;
     }
     if (array_view(c, &vc, PyBUF_WRITABLE) != 0)
-        goto slow;
+        goto out;
     held = 3;
     if (float_size(&vc) != size || vc.ndim != 2 || vc.shape[0] != m || vc.shape[1] != n)
-        goto slow;
+        goto out;
     if (work != NULL) {
         if (array_view(work, &vw, PyBUF_WRITABLE) != 0)
-            goto slow;
+            goto out;
         held = 4;
         if (strcmp(vw.format, "B") != 0)
-            goto slow;
+            goto out;
     }
 
+    const int64_t need = size == 4 ? pm_gemm_workspace_size_f32(m, n, k)
+                                   : pm_gemm_workspace_size_f64(m, n, k);
     int status;
-    const int ta = trans_a, tb = trans_b;
     Py_BEGIN_ALLOW_THREADS
     void *pw = NULL;
     int64_t nw = 0;
@@ -220,51 +224,37 @@ static PyObject *fast_gemm(PyObject *self, PyObject *const *args, Py_ssize_t nar
         pw = vw.buf;
         nw = vw.len;
     } else {
-        thread_work *w = thread_workspace(0);
+        thread_work *w = thread_workspace(need); /* NULL: C reports PM_ENOMEM */
         if (w != NULL) {
             pw = w->data;
             nw = w->bytes;
         }
     }
-    for (int attempt = 0;; attempt++) {
-        if (size == 4)
-            status = pm_gemm_disjoint_f32(ta, tb, m, n, k, (float)alpha, va.buf, ca ? ca : 1, vb.buf,
-                                          cb ? cb : 1, (float)beta, vc.buf, n ? n : 1, pw, nw);
-        else
-            status = pm_gemm_disjoint_f64(ta, tb, m, n, k, alpha, va.buf, ca ? ca : 1, vb.buf,
-                                          cb ? cb : 1, beta, vc.buf, n ? n : 1, pw, nw);
-        if (status != PM_ENOMEM || work != NULL || attempt > 0)
-            break;
-        int64_t need = size == 4 ? pm_gemm_workspace_size_f32(m, n, k) : pm_gemm_workspace_size_f64(m, n, k);
-        thread_work *w = thread_workspace(need);
-        if (w == NULL)
-            break;
-        pw = w->data;
-        nw = w->bytes;
-    }
+    if (size == 4)
+        status = pm_gemm_disjoint_f32(trans_a, trans_b, m, n, k, (float)alpha, va.buf, ca ? ca : 1,
+                                      vb.buf, cb ? cb : 1, (float)beta, vc.buf, n ? n : 1, pw, nw);
+    else
+        status = pm_gemm_disjoint_f64(trans_a, trans_b, m, n, k, alpha, va.buf, ca ? ca : 1,
+                                      vb.buf, cb ? cb : 1, beta, vc.buf, n ? n : 1, pw, nw);
     Py_END_ALLOW_THREADS
     if (status == PM_OK) {
         if (result == NULL) {
             Py_INCREF(c);
             result = c;
         }
-        goto done;
+        checked = 0;
     }
-slow:
+out:
+    if (held >= 4) PyBuffer_Release(&vw);
+    if (held >= 3) PyBuffer_Release(&vc);
+    if (held >= 2) PyBuffer_Release(&vb);
+    if (held >= 1) PyBuffer_Release(&va);
+    if (!checked)
+        return result;
     /* Whatever stopped the fast path, the checked path meets it again and
      * says what it is (or, for a kind of input left to it, computes). */
-    Py_CLEAR(result);
-    if (held >= 4) PyBuffer_Release(&vw);
-    if (held >= 3) PyBuffer_Release(&vc);
-    if (held >= 2) PyBuffer_Release(&vb);
-    if (held >= 1) PyBuffer_Release(&va);
+    Py_XDECREF(result);
     return call_checked(args, nargs, kwnames);
-done:
-    if (held >= 4) PyBuffer_Release(&vw);
-    if (held >= 3) PyBuffer_Release(&vc);
-    if (held >= 2) PyBuffer_Release(&vb);
-    if (held >= 1) PyBuffer_Release(&va);
-    return result;
 }
 
 static PyMethodDef fast_gemm_def = {
