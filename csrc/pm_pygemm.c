@@ -270,7 +270,7 @@ static PyMethodDef fast_gemm_def = {
 
 /* ------------------------------------------------------------ binding */
 
-/* Borrowed-free lookups: a new reference to module.attr, or NULL. */
+/* A new reference to module.attr, or NULL. */
 static PyObject *attribute_of(const char *module, const char *attr)
 {
     PyObject *mod = PyImport_ImportModule(module);

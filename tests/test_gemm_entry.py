@@ -1,4 +1,5 @@
 """gemm()'s C entry does exactly what the checked Python path does: same bits, same errors, no leaks."""
+import inspect
 import sys
 import threading
 import types
@@ -15,7 +16,6 @@ checked = gemm._gemm_checked
 
 def test_gemm_is_the_c_entry_and_keeps_the_signature():
     assert isinstance(gemm.gemm, types.BuiltinFunctionType)
-    import inspect
     params = inspect.signature(gemm.gemm).parameters
     assert list(params) == ["a", "b", "trans_a", "trans_b", "alpha", "beta", "c", "work"]
     assert params["alpha"].default == 1.0 and params["c"].default is None

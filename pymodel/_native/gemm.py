@@ -247,10 +247,7 @@ def _variant_from_env() -> None:
 _threads_from_env()
 _variant_from_env()
 
-# Checking and converting three arrays here costs more than a small product
-# itself, so where the build has it (Python >= 3.11) gemm is the C core's
-# builtin, which reaches the kernel through the buffer protocol and passes any
-# call it does not take, unchanged, to these checks.
+# The C core's builtin takes gemm's place where the build has it (see gemm's docstring).
 _gemm_checked = gemm
 if lib.pm_py_bind_gemm(__name__.encode(), b"gemm") not in (_OK, lib.PM_EUNSUPPORTED):
     raise ImportError("pymodel: could not bind the C gemm entry")
